@@ -1,0 +1,5 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .collect_env import collect_env
+from .patches import apply_patches
+
+__all__ = ['collect_env', 'apply_patches']

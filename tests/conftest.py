@@ -1,0 +1,22 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import spn_mm  # noqa: E402,F401  (patches + registry, as configs do)
+
+
+@pytest.fixture(scope='session')
+def tiny_data(tmp_path_factory) -> str:
+    """A tiny generated dataset (see tests/utils.make_tiny_dataset)."""
+    from utils import make_tiny_dataset
+    return make_tiny_dataset(str(tmp_path_factory.mktemp('tiny_data')))
+
+from mmengine.registry import DefaultScope  # noqa: E402
+
+# As in a config with default_scope='mmagic': names resolve in mmagic's scope.
+DefaultScope.get_instance('spn_mm_tests', scope_name='mmagic')

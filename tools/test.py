@@ -1,0 +1,97 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
+
+Same command line as mmagic's ``tools/test.py``, with spn_mm's stack fixes
+(checkpoints load under torch >= 2.6) and CPU distributed support.
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import spn_mm  # noqa: E402,F401
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
+                                     setup_cpu_distributed)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='the file to save metric results (json/yaml/pkl).')
+    parser.add_argument(
+        '--work-dir',
+        help='the directory to save the file containing evaluation metrics')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _to_builtin(value):
+    """Tensors / numpy scalars -> Python numbers for json/yaml dumps."""
+    if hasattr(value, 'tolist'):
+        return value.tolist()
+    return value
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    print_log(describe_distributed(), 'current', logging.INFO)
+
+    if args.out:
+
+        class SaveMetricHook(Hook):
+
+            def after_test_epoch(self, _, metrics=None):
+                if metrics is not None:
+                    from mmengine.fileio import dump
+                    dump({k: _to_builtin(v) for k, v in metrics.items()},
+                         args.out)
+
+        runner.register_hook(SaveMetricHook(), 'LOWEST')
+
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,115 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Train an SPN (or any mmagic) model: ``python tools/train.py CONFIG``.
+
+Same command line as mmagic's ``tools/train.py``. On top of it: ``import
+spn_mm`` (stack fixes, registration) and CPU distributed runs (gloo, see
+:mod:`spn_mm.utils.dist_utils`).
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import spn_mm  # noqa: E402,F401  (patches + registration before parsing)
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
+                                     setup_cpu_distributed)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train an SPN model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='resume from the latest checkpoint in the work_dir '
+        'automatically')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic-mixed-precision training (GPU only)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='enable automatically scaling LR.')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch every optim wrapper of ``cfg`` to ``AmpOptimWrapper``."""
+    if not torch.cuda.is_available():
+        raise SystemExit(
+            '--amp needs a CUDA GPU: mmengine\'s AmpOptimWrapper (fp16 loss '
+            'scaling) does not run on CPU. Train on CPU without --amp.')
+    optim_wrapper = cfg.optim_wrapper
+    if optim_wrapper.get('type', 'OptimWrapper') in ('OptimWrapper',
+                                                     'AmpOptimWrapper'):
+        optim_wrapper.type = 'AmpOptimWrapper'
+        optim_wrapper.setdefault('loss_scale', 'dynamic')
+        return
+    for key, value in optim_wrapper.items():
+        if isinstance(value, dict) and 'optimizer' in value:
+            value['type'] = 'AmpOptimWrapper'
+            value.setdefault('loss_scale', 'dynamic')
+    print_log('AMP training enabled for every optimizer.', 'current')
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume:
+        cfg.resume = True
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' in cfg and 'base_batch_size' in cfg.auto_scale_lr:
+            cfg.auto_scale_lr.enable = True
+        else:
+            raise RuntimeError('Can not find "auto_scale_lr" or '
+                               '"auto_scale_lr.base_batch_size" in your '
+                               'configuration file.')
+
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    print_log(describe_distributed(), 'current', logging.INFO)
+    print_log(f'Working directory: {cfg.work_dir}', 'current', logging.INFO)
+    runner.train()
+    print_log(f'Log and checkpoints saved in {cfg.work_dir}', 'current',
+              logging.INFO)
+
+
+if __name__ == '__main__':
+    main()
