@@ -1,0 +1,367 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""SPNInpaintor: SPN training/inference inside mmagic's inpainting API."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmagic.models.base_models import OneStageInpaintor
+from mmagic.models.utils import set_requires_grad
+from mmagic.structures import DataSample
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapperDict
+from torch import Tensor
+
+from spn_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class SPNInpaintor(OneStageInpaintor):
+    """Semantic Pyramid Network inpaintor (deterministic and probabilistic).
+
+    Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
+    Semantic Pyramid", Pattern Recognition 2023, Sec. 3.3.
+
+    One training iteration (official order, ``spn_reference.md`` §4.3):
+
+    1. teacher targets from the **un-masked** image (no grad; only while the
+       prior loss is active);
+    2. generator forward, K samples per input in the probabilistic mode
+       (stacked on the batch: ``[all inputs s1; all inputs s2; ...]``);
+    3. discriminator step on the real image and the detached prediction,
+       ``loss_d = 0.5 * (L(D(real), 1) + L(D(fake), 0))``;
+    4. generator step: adversarial (with the just-updated D), D feature
+       matching, mask-weighted reconstruction, prior distillation, KL,
+       perceptual and diversity losses — each built from config, each logged
+       under its own name.
+
+    Steps 3 and 4 run inside their optim wrapper's ``optim_context`` and
+    update through ``update_params``, so gradient accumulation and
+    ``--amp`` work.
+
+    Value conventions: mmagic's data preprocessor hands the model the masked
+    image in [-1, 1] with holes 0 and ``mask`` (1 = hole); ``gt_img`` is in
+    [-1, 1] in training. The teacher receives ``gt_img``; the generator
+    converts to the official [0, 1]/holes-1.0 convention itself.
+
+    Args:
+        data_preprocessor (dict): mmagic ``DataPreprocessor`` config.
+        encdec (dict): Generator config, usually ``SPNGenerator``.
+        disc (dict, optional): Discriminator config (SPN's or mmagic's). SPN
+            discriminators return ``(logits, feats)``; plain tensors are
+            accepted too (then feature matching is unavailable).
+        teacher (dict, optional): Frozen pretext teacher (training only).
+        loss_gan (dict, optional): mmagic ``GANLoss`` (``vanilla`` = the
+            official non-saturating loss on logits, ``hinge`` for prob).
+        loss_rec (dict, optional): Mask-weighted L1 on the raw output.
+        loss_prior (dict, optional): ``PriorDistillationLoss``.
+        loss_kl (dict, optional): ``GaussianKLLoss`` (probabilistic).
+        loss_percep (dict, optional): ``SPNPerceptualLoss`` on the raw output.
+        loss_diversity (dict, optional): ``PerceptualDiversityLoss``.
+        loss_fm (dict, optional): ``DiscFeatureMatchingLoss``.
+        train_cfg (dict, optional): ``num_samples`` (K in training; prob
+            official 2), ``disc_step`` (D updates per G update, default 1),
+            ``disc_input`` (``'raw'`` official, or ``'composite'``),
+            ``prior_loss_until_iter`` (drop the prior loss from this runner
+            iteration on; read from the message hub, so it survives resume).
+        test_cfg (dict, optional): ``num_samples`` (K outputs per input at
+            test time, default 1), ``seed`` (int: image i of a batch uses
+            ``seed + global index`` when known, else ``seed + i``; None: the
+            global RNG), ``sample`` (``'random'`` or ``'mean'``).
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 data_preprocessor: Union[dict, Config],
+                 encdec: dict,
+                 disc: Optional[dict] = None,
+                 teacher: Optional[dict] = None,
+                 loss_gan: Optional[dict] = None,
+                 loss_rec: Optional[dict] = None,
+                 loss_prior: Optional[dict] = None,
+                 loss_kl: Optional[dict] = None,
+                 loss_percep: Optional[dict] = None,
+                 loss_diversity: Optional[dict] = None,
+                 loss_fm: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor,
+            encdec=encdec,
+            disc=disc,
+            loss_gan=loss_gan,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg)
+        self.train_cfg = dict(train_cfg or {})
+        self.test_cfg = dict(test_cfg or {})
+        self.teacher = MODELS.build(teacher) if teacher is not None else None
+        self.loss_rec = self._build_optional(loss_rec)
+        self.loss_prior = self._build_optional(loss_prior)
+        self.loss_kl = self._build_optional(loss_kl)
+        self.loss_percep = self._build_optional(loss_percep)
+        self.loss_diversity = self._build_optional(loss_diversity)
+        self.loss_fm = self._build_optional(loss_fm)
+        if self.loss_prior is not None and self.teacher is None:
+            raise ValueError('SPNInpaintor: loss_prior needs a `teacher` '
+                             '(set model.teacher or drop model.loss_prior)')
+        if self.loss_fm is not None and not self.with_gan:
+            raise ValueError('SPNInpaintor: loss_fm needs `disc` and '
+                             '`loss_gan`')
+        self._check_teacher_heads()
+        disc_input = self.train_cfg.get('disc_input', 'raw')
+        if disc_input not in ('raw', 'composite'):
+            raise ValueError("SPNInpaintor: train_cfg.disc_input must be "
+                             f"'raw' or 'composite', got {disc_input!r}")
+
+    # ------------------------------------------------------------------ #
+    # construction helpers
+    # ------------------------------------------------------------------ #
+    @staticmethod
+    def _build_optional(cfg: Optional[dict]) -> Optional[torch.nn.Module]:
+        return MODELS.build(cfg) if cfg is not None else None
+
+    def _check_teacher_heads(self) -> None:
+        """The learner's distillation heads must match the teacher taps."""
+        if self.teacher is None:
+            return
+        learner = getattr(self.generator, 'prior_learner', None)
+        heads = getattr(learner, 'head_channels', None)
+        if heads is None:
+            return
+        taps = list(self.teacher.out_channels)
+        if list(heads) != taps:
+            raise ValueError(
+                'SPNInpaintor: model.encdec.prior_learner.head_channels '
+                f'{list(heads)} must equal the teacher tap channels {taps} '
+                '(fine -> coarse, one per distilled scale)')
+
+    # ------------------------------------------------------------------ #
+    # schedule state
+    # ------------------------------------------------------------------ #
+    @staticmethod
+    def _current_iter() -> int:
+        """Runner iteration from the message hub (restored on resume)."""
+        try:
+            return int(MessageHub.get_current_instance().get_info('iter', 0))
+        except Exception:  # noqa: BLE001 - no runner, e.g. unit tests
+            return 0
+
+    def prior_loss_active(self) -> bool:
+        """Whether the prior distillation loss is used this iteration."""
+        if self.loss_prior is None:
+            return False
+        until = self.train_cfg.get('prior_loss_until_iter', None)
+        return until is None or self._current_iter() < int(until)
+
+    @property
+    def num_train_samples(self) -> int:
+        return int(self.train_cfg.get('num_samples', 1))
+
+    # ------------------------------------------------------------------ #
+    # training
+    # ------------------------------------------------------------------ #
+    def _disc(self, img: Tensor) -> Tuple[Tensor, Optional[List[Tensor]]]:
+        out = self.disc(img)
+        if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(
+                out[1], (tuple, list)):
+            return out[0], list(out[1])
+        return out, None
+
+    def _disc_step(self, real: Tensor, fake: Tensor,
+                   optim_wrapper: OptimWrapperDict) -> Tuple[Dict, Optional[
+                       List[Tensor]]]:
+        """One discriminator update; returns logs and real features."""
+        set_requires_grad(self.disc, True)
+        wrapper = optim_wrapper['disc']
+        with wrapper.optim_context(self.disc):
+            real_logits, real_feats = self._disc(real)
+            fake_logits, _ = self._disc(fake.detach())
+            loss_real = self.loss_gan(real_logits, True, is_disc=True)
+            loss_fake = self.loss_gan(fake_logits, False, is_disc=True)
+            loss_d = 0.5 * (loss_real + loss_fake)
+        wrapper.update_params(loss_d)
+        logs = dict(
+            loss_d=loss_d.detach(),
+            loss_d_real=loss_real.detach(),
+            loss_d_fake=loss_fake.detach())
+        if real_feats is not None:
+            real_feats = [f.detach() for f in real_feats]
+        return logs, real_feats
+
+    def generator_losses(self, res: Dict, gt: Tensor, mask: Tensor,
+                         targets: Optional[List[Tensor]],
+                         real_feats: Optional[List[Tensor]],
+                         disc_fake: Optional[Tensor]) -> Dict[str, Tensor]:
+        """All generator-side losses, keyed by their log names.
+
+        Args:
+            res (dict): Output of ``generator.forward_train``.
+            gt (Tensor): (B, 3, H, W) ground truth in [-1, 1].
+            mask (Tensor): (B, 1, H, W), 1 = hole.
+            targets (list[Tensor], optional): Teacher targets (batch B).
+            real_feats (list[Tensor], optional): D features of the real
+                image from the D step (detached).
+            disc_fake (Tensor, optional): What D sees of the prediction.
+
+        Returns:
+            dict[str, Tensor]: Weighted scalar losses.
+        """
+        losses = {}
+        fake = res['out']
+        k = self.num_train_samples
+        if disc_fake is not None:
+            set_requires_grad(self.disc, False)
+            fake_logits, fake_feats = self._disc(disc_fake)
+            losses['loss_g_adv'] = self.loss_gan(
+                fake_logits, True, is_disc=False)
+            if self.loss_fm is not None:
+                if fake_feats is None or real_feats is None:
+                    raise RuntimeError(
+                        'SPNInpaintor: loss_fm needs a discriminator that '
+                        'returns (logits, feats)')
+                losses['loss_fm'] = self.loss_fm(fake_feats, real_feats)
+        if self.loss_rec is not None:
+            losses['loss_rec'] = self.loss_rec(fake, gt, mask)
+        if targets is not None:
+            losses['loss_prior'] = self.loss_prior(res['distill'], targets,
+                                                   mask)
+        if self.loss_kl is not None and res.get('dist') is not None:
+            losses['loss_kl'] = self.loss_kl(res['dist'])
+        if self.loss_percep is not None:
+            losses['loss_percep'] = self.loss_percep(fake, gt)
+        if self.loss_diversity is not None:
+            losses['loss_div'] = self.loss_diversity(
+                fake, mask=mask, num_samples=k)
+        return losses
+
+    def train_step(self, data: dict,
+                   optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
+        """One SPN iteration (see the class docstring).
+
+        Args:
+            data (dict): A batch from the dataloader.
+            optim_wrapper (OptimWrapperDict): Keys ``generator`` and, with a
+                discriminator, ``disc``.
+
+        Returns:
+            dict[str, Tensor]: Scalars to log.
+        """
+        data = self.data_preprocessor(data, True)
+        masked_img = data['inputs']
+        data_samples = data['data_samples']
+        gt = data_samples.gt_img
+        mask = data_samples.mask.float()
+        k = self.num_train_samples
+        log_vars = {}
+
+        targets = None
+        if self.prior_loss_active():
+            with torch.no_grad():
+                targets = [t.detach() for t in self.teacher(gt)]
+
+        g_wrapper = optim_wrapper['generator']
+        with g_wrapper.optim_context(self.generator):
+            res = self.generator.forward_train(masked_img, mask, num_samples=k)
+        fake = res['out']
+        if fake.shape[0] != gt.shape[0] * k:
+            raise RuntimeError(
+                f'SPNInpaintor: generator returned batch {fake.shape[0]}, '
+                f'expected {gt.shape[0]} x num_samples {k}')
+        gt_k = gt.repeat(k, 1, 1, 1)
+        mask_k = mask.repeat(k, 1, 1, 1)
+        composite = fake * mask_k + gt_k * (1. - mask_k)
+        disc_fake = None
+        if self.with_gan:
+            disc_fake = composite if self.train_cfg.get(
+                'disc_input', 'raw') == 'composite' else fake
+            disc_step = int(self.train_cfg.get('disc_step', 1))
+            d_logs, real_feats = self._disc_step(gt, disc_fake, optim_wrapper)
+            log_vars.update(d_logs)
+            self.disc_step_count = (self.disc_step_count + 1) % disc_step
+            if self.disc_step_count != 0:
+                return log_vars
+        else:
+            real_feats = None
+
+        with g_wrapper.optim_context(self.generator):
+            losses = self.generator_losses(res, gt, mask, targets, real_feats,
+                                           disc_fake)
+            loss_g, g_logs = self.parse_losses(losses)
+        g_wrapper.update_params(loss_g)
+        log_vars.update(g_logs)
+        log_vars['loss_g'] = log_vars.pop('loss')
+        if self.with_gan:
+            set_requires_grad(self.disc, True)
+        return log_vars
+
+    # ------------------------------------------------------------------ #
+    # inference
+    # ------------------------------------------------------------------ #
+    def _test_seeds(self, data_samples: DataSample,
+                    batch: int) -> Optional[Union[int, List[int]]]:
+        seed = self.test_cfg.get('seed', None)
+        if seed is None:
+            return None
+        idx = None
+        try:
+            idx = data_samples.metainfo.get('sample_idx', None)
+        except AttributeError:
+            idx = None
+        if isinstance(idx, Sequence) and len(idx) == batch:
+            return [int(seed) + int(i) for i in idx]
+        return int(seed)
+
+    def forward_tensor(self, inputs: Tensor, data_samples: DataSample
+                       ) -> Tuple[Tensor, Tensor]:
+        """Raw output and composite, (B, 3, H, W) or (B, K, 3, H, W).
+
+        Args:
+            inputs (Tensor): Masked image (B, 3, H, W) in [-1, 1], holes 0.
+            data_samples (DataSample): Stacked samples holding ``mask``.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(fake_res, fake_img)``; the composite
+            keeps every known pixel of ``inputs``.
+        """
+        mask = data_samples.mask.float()
+        k = int(self.test_cfg.get('num_samples', 1))
+        seeds = self._test_seeds(data_samples, inputs.shape[0])
+        out = self.generator.forward_test(
+            inputs, mask, num_samples=k, seed=seeds,
+            sample=self.test_cfg.get('sample', 'random'))
+        if k > 1:  # (K, B, 3, H, W) -> (B, K, 3, H, W)
+            out = out.transpose(0, 1)
+            composite = out * mask.unsqueeze(1) + inputs.unsqueeze(1) * (
+                1. - mask.unsqueeze(1))
+        else:
+            composite = out * mask + inputs * (1. - mask)
+        return out, composite
+
+    def forward_test(self, inputs: Tensor,
+                     data_samples: DataSample) -> DataSample:
+        """Predictions de-normalised to 0-255 (mmagic convention).
+
+        Returns:
+            DataSample: stacked ``fake_res``, ``fake_img`` and ``pred_img``;
+            with ``test_cfg.num_samples = K > 1`` each is (B, K, 3, H, W), so
+            every split sample carries (K, 3, H, W).
+        """
+        fake_res, fake_img = self.forward_tensor(inputs, data_samples)
+        if fake_res.dim() == 5:
+            b, k = fake_res.shape[:2]
+            fake_res = self.data_preprocessor.destruct(
+                fake_res.flatten(0, 1), data_samples).view(
+                    b, k, *fake_res.shape[2:])
+            fake_img = self.data_preprocessor.destruct(
+                fake_img.flatten(0, 1), data_samples).view(
+                    b, k, *fake_img.shape[2:])
+        else:
+            fake_res = self.data_preprocessor.destruct(fake_res, data_samples)
+            fake_img = self.data_preprocessor.destruct(fake_img, data_samples)
+        return DataSample(
+            fake_res=fake_res, fake_img=fake_img, pred_img=fake_img)
+
+    def forward_dummy(self, x: Tensor) -> Tensor:
+        """Generator only, for FLOPs counting: ``x`` is (B, 4, H, W)."""
+        return self.generator(x)
