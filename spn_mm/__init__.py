@@ -15,7 +15,8 @@ Configs activate both with ``custom_imports=dict(imports=['spn_mm'])``.
 from .utils.patches import apply_patches  # noqa: E402 (first: before mmagic)
 apply_patches()
 
-from . import apis, datasets, engine, evaluation, models  # noqa: E402,F401
+from . import (apis, datasets, engine, evaluation, models,  # noqa: E402,F401
+               visualization)
 from .version import __version__, version_info  # noqa: E402
 
 __all__ = ['__version__', 'version_info']

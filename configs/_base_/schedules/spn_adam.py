@@ -10,7 +10,6 @@ optim_wrapper = dict(
         type='OptimWrapper',
         optimizer=dict(type='Adam', lr=1e-4, betas=(0.0, 0.9))))
 
-max_iters = 1000000
 param_scheduler = [
     dict(
         type='MultiStepLR',
@@ -18,7 +17,7 @@ param_scheduler = [
         milestones=[750000],
         gamma=0.1)
 ]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10000)
-val_cfg = dict(type='MultiValLoop')
-test_cfg = dict(type='MultiTestLoop')
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000000,
+                 val_interval=10000)
+# global batch of the paper: 4 per GPU x 2 GPUs
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -136,6 +136,18 @@ class SPNInpaintor(OneStageInpaintor):
                 f'{list(heads)} must equal the teacher tap channels {taps} '
                 '(fine -> coarse, one per distilled scale)')
 
+    def init_weights(self) -> None:
+        """Initialise, load teacher weights and check loss weight files.
+
+        The Runner calls this when training starts (never for test), so a
+        missing teacher/VGG file fails before the first iteration, naming its
+        config field and path.
+        """
+        super().init_weights()
+        for loss in (self.loss_percep, self.loss_diversity):
+            if loss is not None and hasattr(loss, 'get_extractor'):
+                loss.get_extractor('cpu')
+
     # ------------------------------------------------------------------ #
     # schedule state
     # ------------------------------------------------------------------ #

@@ -1,0 +1,5 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .spn_patch_disc import SPNPatchDiscriminator
+from .spn_prob_disc import SPNProbDiscriminator
+
+__all__ = ['SPNPatchDiscriminator', 'SPNProbDiscriminator']

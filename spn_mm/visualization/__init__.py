@@ -1,0 +1,8 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .prior_maps import (canonical_labels, colorize_labels, kmeans_labels,
+                         kmeans_prior_map, kmeans_prior_maps, match_labels)
+
+__all__ = [
+    'kmeans_prior_map', 'kmeans_prior_maps', 'kmeans_labels',
+    'canonical_labels', 'colorize_labels', 'match_labels'
+]
