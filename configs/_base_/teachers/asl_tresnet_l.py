@@ -1,0 +1,29 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+# The paper's teacher: ASL TResNet-L (OpenImages, multi-label), cut after
+# layer2 (2,578,192 parameters). Taps at a 2x (512) view of a 256 image:
+# stem (body.conv1) 76@128 -> nearest-up-sampled to 256, layer1 76@128,
+# layer2 152@64. Input: RGB in [0, 1], no mean/std (ASL's convention).
+# Weights: the ASL MODEL_ZOO "TResNet_L, OpenImages" file (InPlaceABN keys),
+# converted on load by the 'asl_tresnet' key map. Set
+# `model.teacher.checkpoint` to the local file; building never loads it.
+teacher = dict(
+    type='PretextTeacher',
+    model=dict(
+        type='mmpretrain.TIMMBackbone',
+        model_name='tresnet_l',
+        pretrained=False),
+    taps=[
+        'timm_model.body.conv1', 'timm_model.body.layer1',
+        'timm_model.body.layer2'
+    ],
+    tap_resize=['nearest', 'none', 'none'],
+    prune=[
+        'timm_model.body.layer3', 'timm_model.body.layer4', 'timm_model.head'
+    ],
+    mean=None,
+    std=None,
+    out_channels=[76, 76, 152],
+    checkpoint=None,  # e.g. 'checkpoints/asl_tresnet_l_openimages.pth'
+    checkpoint_key='model.teacher.checkpoint',
+    checkpoint_key_map='asl_tresnet',
+    checkpoint_target_prefix='timm_model.')
