@@ -193,17 +193,34 @@ class SPNGenerator(BaseModule):
     # ------------------------------------------------------------------ #
     # public API
     # ------------------------------------------------------------------ #
-    def forward(self, x: Tensor) -> Tensor:
-        """mmagic ``OneStageInpaintor`` calling convention.
+    def forward(self,
+                x: Tensor,
+                mask: Optional[Tensor] = None,
+                mode: str = 'tensor',
+                **kwargs) -> Union[Tensor, Dict]:
+        """Dispatch on ``mode`` (so DDP wrappers see every call).
+
+        * ``mode='tensor'`` (mmagic's ``OneStageInpaintor`` convention):
+          ``x = cat([masked_img, mask], 1)`` (B, 4, H, W) -> (B, 3, H, W) in
+          [-1, 1]; one random sample in the probabilistic mode.
+        * ``mode='train'``: ``forward_train(x, mask, **kwargs)``.
+        * ``mode='test'``: ``forward_test(x, mask, **kwargs)``.
 
         Args:
-            x (Tensor): ``cat([masked_img, mask], 1)`` (B, 4, H, W),
-                masked image in [-1, 1] with holes 0, mask 1 = hole.
+            x (Tensor): See above (masked image in [-1, 1], holes 0).
+            mask (Tensor, optional): (B, 1, H, W), 1 = hole (train/test).
+            mode (str): ``'tensor'``, ``'train'`` or ``'test'``.
 
         Returns:
-            Tensor: (B, 3, H, W) in [-1, 1]; one random sample in the
-            probabilistic mode.
+            Tensor | dict: See the modes.
         """
+        if mode == 'train':
+            return self.forward_train(x, mask, **kwargs)
+        if mode == 'test':
+            return self.forward_test(x, mask, **kwargs)
+        if mode != 'tensor':
+            raise ValueError("SPNGenerator.forward: mode must be 'tensor', "
+                             f"'train' or 'test', got {mode!r}")
         if x.dim() != 4 or x.shape[1] != 4:
             raise ValueError('SPNGenerator.forward: expected x = '
                              'cat([masked_img, mask]) of shape (B, 4, H, W), '

@@ -274,7 +274,8 @@ class SPNInpaintor(OneStageInpaintor):
 
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
-            res = self.generator.forward_train(masked_img, mask, num_samples=k)
+            res = self.generator(
+                masked_img, mask, mode='train', num_samples=k)
         fake = res['out']
         if fake.shape[0] != gt.shape[0] * k:
             raise RuntimeError(
@@ -339,8 +340,8 @@ class SPNInpaintor(OneStageInpaintor):
         mask = data_samples.mask.float()
         k = int(self.test_cfg.get('num_samples', 1))
         seeds = self._test_seeds(data_samples, inputs.shape[0])
-        out = self.generator.forward_test(
-            inputs, mask, num_samples=k, seed=seeds,
+        out = self.generator(
+            inputs, mask, mode='test', num_samples=k, seed=seeds,
             sample=self.test_cfg.get('sample', 'random'))
         if k > 1:  # (K, B, 3, H, W) -> (B, K, 3, H, W)
             out = out.transpose(0, 1)
@@ -373,6 +374,12 @@ class SPNInpaintor(OneStageInpaintor):
             fake_img = self.data_preprocessor.destruct(fake_img, data_samples)
         return DataSample(
             fake_res=fake_res, fake_img=fake_img, pred_img=fake_img)
+
+    def extract_features(self, masked_img: Tensor, mask: Tensor,
+                         **kwargs) -> Dict:
+        """The generator's intermediate features (see SPNGenerator)."""
+        gen = getattr(self.generator, 'module', self.generator)
+        return gen.extract_features(masked_img, mask, **kwargs)
 
     def forward_dummy(self, x: Tensor) -> Tensor:
         """Generator only, for FLOPs counting: ``x`` is (B, 4, H, W)."""

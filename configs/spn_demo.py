@@ -1,0 +1,94 @@
+# The embedded demo: a reduced-width deterministic SPN trained on real photos
+# that scikit-image ships (tools/prepare_demo_data.py -> data/demo), 64x64,
+# with the weight-free edge teacher ("SPN w/ edge", paper Sec. 4.4.2).
+# Sized for ~5-10 min of training on 2 CPU cores; `make demo` runs it and
+# evaluates per mask-ratio bucket on the seeded demo manifest.
+_base_ = [
+    './_base_/models/spn_det.py', './_base_/datasets/spn_eval.py',
+    './_base_/default_runtime.py'
+]
+
+data_root = 'data/demo'
+img_size = 64
+
+model = dict(
+    encdec=dict(
+        prior_learner=dict(
+            base_channels=8,
+            growth_channels=8,
+            num_rdbs=3,
+            num_rdb_layers=3,
+            num_recon_blocks=2,
+            head_channels=[1, 1, 1]),
+        image_generator=dict(
+            base_channels=12, num_middle_blocks=2, spade_hidden_channels=16)),
+    disc=dict(base_channels=16),
+    teacher=dict(_delete_=True, type='EdgeTeacher', num_levels=3),
+    loss_gan=dict(loss_weight=0.1))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='SPNIrregularMask', source='procedural',
+         ratio_range=(0.02, 0.6)),
+    dict(type='Flip', keys=['gt', 'mask'], flip_ratio=0.5,
+         direction='horizontal'),
+    dict(type='GetMaskedImage'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='SPNLoadPairedMask'),
+    dict(type='GetMaskedImage'),
+    dict(type='PackInputs',
+         meta_keys=['mask_path', 'hole_ratio', 'bucket', 'manifest_hash',
+                    'manifest_idx']),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='BasicImageDataset',
+        data_root=data_root,
+        ann_file='meta/train.txt',
+        data_prefix=dict(gt='train'),
+        filename_tmpl=dict(gt='{}'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='SPNManifestDataset',
+        dataset_name='spn_demo',
+        data_root=data_root,
+        ann_file='meta/eval_manifest.jsonl',
+        data_prefix=dict(gt='val', mask='val_masks'),
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+test_evaluator = dict(
+    type='Evaluator',
+    metrics=[dict(type='SPNInpaintingMetric', compat='spn')])
+
+max_iters = 1500
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    generator=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=1e-3, betas=(0.0, 0.9))),
+    disc=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=1e-3, betas=(0.0, 0.9))))
+param_scheduler = [
+    dict(type='MultiStepLR', by_epoch=False, milestones=[1125], gamma=0.1)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=500)
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(interval=500, max_keep_ckpts=2, save_last=True))
