@@ -71,3 +71,44 @@ def run_tool(script: str, args: List[str], **kwargs
              ) -> subprocess.CompletedProcess:
     """Run ``tools/<script>`` with this interpreter."""
     return run_cmd([sys.executable, osp.join(TOOLS, script), *args], **kwargs)
+
+
+def make_places2_layout(root: str, n_train: int = 4, n_val: int = 3,
+                        size: int = 64, seed: int = 0) -> dict:
+    """A tiny dataset in the documented Places2 layout (docs/datasets.md).
+
+    ``data_256/`` + ``meta/train.txt`` (train), ``val_256/`` +
+    ``meta/eval_manifest_seed0.jsonl`` (test, paired with ``masks/``).
+
+    Returns:
+        dict: ``data_root`` and ``mask_root``.
+    """
+    from spn_mm.datasets.manifest_utils import build_manifest, write_manifest
+    rng = np.random.default_rng(seed)
+    names = {}
+    for split, n in (('data_256', n_train), ('val_256', n_val)):
+        os.makedirs(osp.join(root, split), exist_ok=True)
+        names[split] = []
+        for i in range(n):
+            low = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+            img = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
+            name = f'Places365_{split}_{i:08d}.jpg'
+            cv2.imwrite(osp.join(root, split, name), img)
+            names[split].append(name)
+    os.makedirs(osp.join(root, 'meta'), exist_ok=True)
+    with open(osp.join(root, 'meta', 'train.txt'), 'w') as f:
+        f.write('\n'.join(names['data_256']) + '\n')
+    mask_root = osp.join(root, 'masks')
+    os.makedirs(mask_root, exist_ok=True)
+    mask_names = []
+    for i in range(n_val):
+        mask = np.zeros((size, size), np.uint8)
+        mask[size // 4:size // 2 + 4 * i, size // 4:size // 2] = 255
+        mask_names.append(f'{i:05d}.png')
+        cv2.imwrite(osp.join(mask_root, mask_names[-1]), mask)
+    header, records = build_manifest(
+        osp.join(root, 'val_256'), names['val_256'], mask_root, mask_names,
+        size=(size, size), seed=0, dataset='places2')
+    write_manifest(
+        osp.join(root, 'meta', 'eval_manifest_seed0.jsonl'), header, records)
+    return dict(data_root=root, mask_root=mask_root)
