@@ -1,0 +1,633 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Mask-ratio-bucketed inpainting metric (MAE / PSNR / SSIM / FID / LPIPS).
+
+Works in mmagic's ``MultiValLoop`` / ``MultiTestLoop`` (it implements
+``prepare``, ``get_metric_sampler``, ``SAMPLER_MODE`` and ``sample_model``
+like mmagic's sample-wise metrics, and ``evaluate()`` without ``size``) and
+in mmengine's plain ``ValLoop`` / ``TestLoop`` (``evaluate(size)``).
+"""
+import csv
+import json
+import logging
+import math
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from mmengine.model import is_model_wrapper
+from torch.utils.data import DataLoader
+
+from spn_mm.datasets.mask_utils import (ALL_BUCKET, DEFAULT_BUCKET_EDGES,
+                                        OUT_OF_RANGE, assign_bucket,
+                                        bucket_names, check_bucket_edges)
+from spn_mm.registry import METRICS
+from ..fid import FID_DIM, SPNFIDInception, frechet_distance_from_features
+from ..inpainting_scores import MMagicScorer, chw_to_hwc
+from ..inpainting_scores import composite as composite_img
+from ..inpainting_scores import quantize as quantize_img
+from ..inpainting_scores import spn_scores
+from ..lpips_diversity import build_lpips, lpips_hole_diversity
+
+_META_KEYS = ('gt_path', 'mask_path', 'sample_idx', 'manifest_idx',
+              'hole_ratio', 'bucket', 'manifest_hash')
+
+
+def _to_tensor(x: Any) -> torch.Tensor:
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f'expected a tensor or array, got {type(x)}')
+    return x.detach().cpu()
+
+
+def _mean(values: Sequence[float]) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else float('nan')
+
+
+@METRICS.register_module()
+class SPNInpaintingMetric(BaseMetric):
+    """MAE, PSNR, SSIM (and FID, LPIPS diversity) per mask-ratio bucket.
+
+    One pass over the test set; every image is scored once and assigned to
+    the bucket of its hole ratio, measured on the mask the model saw (the
+    manifest's ratio is cross-checked when the sample carries it). Results
+    are reported for every bucket and for ``All``, printed as a paper-style
+    table (rows: metrics, columns: buckets) with the manifest hash, and
+    saved as JSON and CSV (plus a per-image CSV).
+
+    Inputs per data sample (as mmagic inpaintors return them in val/test):
+    ``gt_img`` (3, H, W) 0-255, ``mask`` (1, H, W) 1 = hole and
+    ``output.pred_img``: (3, H, W), or (K, 3, H, W) for K samples of a
+    probabilistic model, float 0-255. In val/test mmagic's
+    ``DataPreprocessor`` converts ``gt_img`` to BGR and ``destruct`` returns
+    ``pred_img`` in BGR, so both arrive BGR even though the pipeline loads
+    RGB; ``channel_order`` (default 'BGR', overridden by the sample's
+    ``gt_img_output_channel_order`` when present) is only used to feed RGB to
+    Inception / LPIPS -- PSNR, SSIM and MAE are channel-order invariant.
+
+    Output keys (``<bucket>/<name>``, buckets e.g. ``0.0-0.2`` ... ``All``):
+    ``count``, ``PSNR``, ``SSIM``, ``MAE``, ``PSNR_capped_count``, and with
+    FID ``FID`` and ``FID_unreliable`` (1 when the bucket has fewer images
+    than the 2048 feature dimensions: rank-deficient covariances, biased
+    upwards; NaN below 2 images). With K > 1 samples, ``PSNR``/``SSIM``/
+    ``MAE``/``FID`` are **best-of-K by PSNR** (SSIM/MAE/FID of that same
+    sample, the paper's Table 2), plus ``*_meanK`` (mean over the K samples),
+    ``FID_allK`` (all N*K samples against the N references), ``LPIPS_div``
+    (mean pairwise LPIPS inside the hole, when ``lpips_cfg`` is set) and
+    ``K``. ``manifest_hash`` (string) and, in smoke mode, ``FID_meaningless``
+    are added too.
+
+    Args:
+        compat (str): 'spn' (official SPN evaluation, default) or 'mmagic'
+            (mmagic's MAE(mask_key='mask')/PSNR/SSIM). See
+            :mod:`spn_mm.evaluation.inpainting_scores`.
+        bucket_edges (Sequence[float], optional): Hole-ratio edges; None
+            takes the manifest's (dataset meta) or ``(0, .2, .4, .6)``.
+            Buckets are ``[lo, hi)``, the last one ``[lo, hi]``.
+        psnr_cap (float): PSNR above it (including inf for a perfect
+            reconstruction) is replaced by it and counted in
+            ``PSNR_capped_count``. Defaults to 100.
+        quantize (str, optional): 'floor' (official truncation), 'round' or
+            None (no quantisation). Defaults to 'floor' for 'spn', None for
+            'mmagic'.
+        composite (bool, optional): Re-composite ``pred * M + gt * (1 - M)``.
+            Defaults to True for 'spn', False for 'mmagic' (mmagic's
+            inpaintors already composite against the input).
+        mae_scaling (float, optional): Multiplier of MAE. Defaults to 1
+            ('spn': a fraction, as the official code prints) or 100
+            ('mmagic', as in mmagic's configs).
+        gt_key (str): Ground-truth key. Defaults to 'gt_img'.
+        pred_key (str): Prediction key inside ``output``. Defaults to
+            'pred_img'.
+        mask_key (str): Mask key. Defaults to 'mask'.
+        channel_order (str): Order of gt/pred arriving here ('BGR' or 'RGB').
+        fid_cfg (dict, optional): Enables FID: ``inception_path`` (local
+            pytorch-fid ``pt_inception-2015-12-05-6726825d.pth``), ``smoke``
+            (random weights, tests only), ``cache_dir`` (reference features
+            cache, default ``~/.cache/spn_mm/fid``), ``use_cache`` (True),
+            ``eps`` (1e-6). None (default) disables FID.
+        lpips_cfg (dict, optional): Enables LPIPS diversity for K > 1:
+            ``net`` ('alex'), ``backbone_path`` (local torchvision weights),
+            ``linear_path`` (default: lpips' bundled file), ``smoke``.
+        output_dir (str, optional): Where to save JSON/CSV. None: the
+            runner's log dir (``<work_dir>/<timestamp>``, found through the
+            current MMLogger's file handler); nothing is saved if there is
+            none.
+        save_results (bool): Save JSON/CSV. Defaults to True.
+        dataset_name (str, optional): Name for files/cache; None takes the
+            dataset meta's ``dataset_name``.
+        device (str, optional): Device of Inception/LPIPS; None: CUDA when
+            available.
+        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
+        prefix (str, optional): Key prefix (use one per dataloader in
+            ``MultiTestLoop``).
+    """
+
+    SAMPLER_MODE = 'normal'
+    sample_model = 'orig'
+    default_prefix: Optional[str] = ''  # keys stay '<bucket>/<metric>'
+
+    def __init__(self,
+                 compat: str = 'spn',
+                 bucket_edges: Optional[Sequence[float]] = None,
+                 psnr_cap: float = 100.,
+                 quantize: Optional[str] = 'default',
+                 composite: Optional[bool] = None,
+                 mae_scaling: Optional[float] = None,
+                 gt_key: str = 'gt_img',
+                 pred_key: str = 'pred_img',
+                 mask_key: str = 'mask',
+                 channel_order: str = 'BGR',
+                 fid_cfg: Optional[dict] = None,
+                 lpips_cfg: Optional[dict] = None,
+                 output_dir: Optional[str] = None,
+                 save_results: bool = True,
+                 dataset_name: Optional[str] = None,
+                 device: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if compat not in ('spn', 'mmagic'):
+            raise ValueError(
+                f"compat: expected 'spn' or 'mmagic', got {compat!r}")
+        self.compat = compat
+        self.bucket_edges = (None if bucket_edges is None else
+                             check_bucket_edges(bucket_edges))
+        if not psnr_cap > 0:
+            raise ValueError(f'psnr_cap: expected > 0, got {psnr_cap}')
+        self.psnr_cap = float(psnr_cap)
+        if quantize == 'default':
+            quantize = 'floor' if compat == 'spn' else None
+        if quantize not in (None, 'floor', 'round'):
+            raise ValueError("quantize: expected 'floor', 'round' or None, "
+                             f'got {quantize!r}')
+        if compat == 'spn' and quantize is None:
+            raise ValueError("quantize: compat='spn' needs uint8 images "
+                             "('floor' or 'round'), got None")
+        self.quantize = quantize
+        self.composite = (compat == 'spn') if composite is None else composite
+        self.mae_scaling = float((1. if compat == 'spn' else 100.
+                                  ) if mae_scaling is None else mae_scaling)
+        self.gt_key, self.pred_key, self.mask_key = gt_key, pred_key, mask_key
+        if channel_order.upper() not in ('BGR', 'RGB'):
+            raise ValueError("channel_order: expected 'BGR' or 'RGB', got "
+                             f'{channel_order!r}')
+        self.channel_order = channel_order.upper()
+        self.output_dir = output_dir
+        self.save_results = save_results
+        self.dataset_name = dataset_name
+        self.device = torch.device(
+            device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self._mmagic_scorer = MMagicScorer() if compat == 'mmagic' else None
+
+        # FID
+        self.fid_cfg = None if fid_cfg is None else dict(fid_cfg)
+        self.inception: Optional[SPNFIDInception] = None
+        if self.fid_cfg is not None:
+            unknown = set(self.fid_cfg) - {
+                'inception_path', 'smoke', 'cache_dir', 'use_cache', 'eps'
+            }
+            if unknown:
+                raise ValueError(f'fid_cfg: unknown keys {sorted(unknown)}')
+            self.inception = SPNFIDInception(
+                self.fid_cfg.get('inception_path'),
+                smoke=self.fid_cfg.get('smoke', False)).to(self.device)
+            if self.inception.smoke:
+                print_log(
+                    'SPNInpaintingMetric: FID smoke mode -- random Inception '
+                    'weights, the FID values are MEANINGLESS (reported with '
+                    'FID_meaningless=1).', 'current', logging.WARNING)
+        # LPIPS
+        self.lpips_cfg = None if lpips_cfg is None else dict(lpips_cfg)
+        self.lpips: Optional[nn.Module] = None
+        if self.lpips_cfg is not None:
+            unknown = set(self.lpips_cfg) - {
+                'net', 'backbone_path', 'linear_path', 'smoke'
+            }
+            if unknown:
+                raise ValueError(f'lpips_cfg: unknown keys {sorted(unknown)}')
+            self.lpips = build_lpips(**self.lpips_cfg).to(self.device)
+        self._real_cache: Optional[Dict[int, np.ndarray]] = None
+        self._cache_checked = False
+        self._warned: set = set()
+        self.last_table: Optional[str] = None
+        self.saved_files: List[str] = []
+
+    # ------------------------------------------------------------------
+    # mmagic loop API
+    # ------------------------------------------------------------------
+    def prepare(self, module: nn.Module, dataloader: DataLoader) -> None:
+        """Record the dataset size (mmagic loops call ``evaluate()`` with
+        no size) and refuse a dataloader that drops the last batch."""
+        self.size = len(dataloader.dataset)
+        if getattr(dataloader, 'drop_last', False):
+            raise ValueError(
+                'SPNInpaintingMetric: the test dataloader has drop_last=True;'
+                ' every test image must be evaluated (set drop_last=False)')
+        if is_model_wrapper(module):
+            module = module.module
+        self.data_preprocessor = getattr(module, 'data_preprocessor', None)
+
+    def get_metric_sampler(self, model: nn.Module, dataloader: DataLoader,
+                           metrics: list) -> DataLoader:
+        """The normal sampler: the dataloader itself."""
+        return dataloader
+
+    def evaluate(self, size: Optional[int] = None) -> dict:
+        """Collect results from all ranks and compute the metrics.
+
+        Args:
+            size (int, optional): Dataset size; None uses the size recorded
+                by :meth:`prepare` (mmagic loops).
+        """
+        if size is None:
+            size = getattr(self, 'size', None)
+        if size is None:
+            raise RuntimeError(
+                'SPNInpaintingMetric.evaluate: no size given and prepare() '
+                'was not called (use mmagic MultiTestLoop or pass size)')
+        return super().evaluate(size)
+
+    # ------------------------------------------------------------------
+    # per batch
+    # ------------------------------------------------------------------
+    def _edges(self) -> tuple:
+        if self.bucket_edges is not None:
+            return self.bucket_edges
+        meta = self.dataset_meta or {}
+        edges = meta.get('bucket_edges')
+        return check_bucket_edges(edges) if edges else DEFAULT_BUCKET_EDGES
+
+    def _warn_once(self, key: str, msg: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            print_log(msg, 'current', logging.WARNING)
+
+    def _cache_path(self) -> Optional[str]:
+        if self.inception is None or self.inception.smoke or \
+                not self.fid_cfg.get('use_cache', True):
+            return None
+        meta = self.dataset_meta or {}
+        mhash = meta.get('manifest_hash')
+        if not mhash:
+            return None
+        name = self._name().replace('/', '_')
+        cache_dir = osp.expanduser(
+            self.fid_cfg.get('cache_dir', '~/.cache/spn_mm/fid'))
+        return osp.join(
+            cache_dir, f'{name}-manifest_{mhash[:16]}-inception_'
+            f'{self.inception.weights_sha1[:16]}-real_feats.npz')
+
+    def _load_cache(self) -> None:
+        self._cache_checked = True
+        path = self._cache_path()
+        if path and osp.isfile(path):
+            data = np.load(path)
+            self._real_cache = {
+                int(i): f
+                for i, f in zip(data['idx'], data['features'])
+            }
+            print_log(
+                f'SPNInpaintingMetric: reference FID features loaded '
+                f'from {path}', 'current')
+
+    def _to_rgb01(self, img_chw: np.ndarray, order: str) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(img_chw)).float() / 255.
+        if order == 'BGR':
+            t = t.flip(0)
+        return t
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Score every sample of a batch (one result entry per image)."""
+        if self.inception is not None and not self._cache_checked:
+            self._load_cache()
+        edges = self._edges()
+        fid_real, fid_fake, fid_slots = [], [], []
+        for ds in data_samples:
+            if not isinstance(ds, dict):
+                ds = ds.to_dict()
+            gt = _to_tensor(ds[self.gt_key]).double()
+            output = ds.get('output', {})
+            if not isinstance(output, dict):
+                output = output.to_dict()
+            if self.pred_key not in output:
+                raise KeyError(f'SPNInpaintingMetric: data sample output has '
+                               f'no {self.pred_key!r}')
+            pred = _to_tensor(output[self.pred_key]).double()
+            mask = _to_tensor(ds[self.mask_key]).double()
+            if gt.ndim != 3 or gt.shape[0] != 3:
+                raise ValueError(f'{self.gt_key}: expected (3,H,W), got '
+                                 f'{tuple(gt.shape)}')
+            preds = pred[None] if pred.ndim == 3 else pred
+            if preds.ndim != 4 or preds.shape[1:] != gt.shape:
+                raise ValueError(
+                    f'output.{self.pred_key}: expected (3,H,W) or (K,3,H,W) '
+                    f'matching {self.gt_key} {tuple(gt.shape)}, got '
+                    f'{tuple(pred.shape)}')
+            mask = (mask.reshape(1, *gt.shape[-2:]) > 0).double()
+            ratio = float(mask.mean())
+            bucket = assign_bucket(ratio, edges)
+            meta = {k: ds.get(k) for k in _META_KEYS}
+            if meta['hole_ratio'] is not None and \
+                    abs(float(meta['hole_ratio']) - ratio) > 1e-6:
+                self._warn_once(
+                    'ratio', 'SPNInpaintingMetric: the hole ratio of the mask '
+                    f'the model saw ({ratio:.6f}) differs from the '
+                    f'manifest\'s ({float(meta["hole_ratio"]):.6f}) for '
+                    f'{meta["gt_path"]}; buckets use the measured ratio.')
+            order = str(
+                ds.get('gt_img_output_channel_order')
+                or self.channel_order).upper()
+
+            gt_np = gt.numpy()
+            gt_eval = quantize_img(gt_np, self.quantize) if self.quantize \
+                else gt_np
+            scores, fakes = [], []
+            for k in range(preds.shape[0]):
+                p = preds[k]
+                if self.composite:
+                    p_np = composite_img(p, gt_np, mask)
+                else:
+                    p_np = p.numpy()
+                if self.quantize:
+                    p_np = quantize_img(p_np, self.quantize)
+                if self.compat == 'spn':
+                    s = spn_scores(chw_to_hwc(p_np), chw_to_hwc(gt_eval))
+                else:
+                    s = self._mmagic_scorer(
+                        torch.from_numpy(p_np.astype(np.float64)),
+                        torch.from_numpy(gt_eval.astype(np.float64)), mask)
+                capped = not (s['PSNR'] <= self.psnr_cap)
+                s['PSNR'] = min(s['PSNR'], self.psnr_cap)
+                s['capped'] = capped
+                scores.append(s)
+                fakes.append(p_np)
+            psnrs = [s['PSNR'] for s in scores]
+            best = int(np.argmax(psnrs))
+            res = dict(
+                meta,
+                ratio=ratio,
+                bucket_measured=bucket,
+                K=len(scores),
+                best=best,
+                psnr=psnrs,
+                ssim=[s['SSIM'] for s in scores],
+                mae=[s['MAE'] for s in scores],
+                capped=[bool(s['capped']) for s in scores],
+                lpips_div=None,
+                real_feat=None,
+                fake_feats=None)
+            if self.lpips is not None and len(scores) > 1:
+                samples = torch.stack([
+                    self._to_rgb01(f.astype(np.float64), order) for f in fakes
+                ]).to(self.device)
+                res['lpips_div'] = lpips_hole_diversity(
+                    self.lpips, samples, mask[0].to(self.device))
+            elif len(scores) > 1 and self.lpips_cfg is None:
+                self._warn_once(
+                    'lpips', 'SPNInpaintingMetric: K > 1 samples but '
+                    'lpips_cfg is None; LPIPS diversity is not computed.')
+            if self.inception is not None:
+                key = self._feat_key(meta)
+                if self._real_cache is not None and key in self._real_cache:
+                    res['real_feat'] = self._real_cache[key]
+                else:
+                    fid_real.append(self._to_rgb01(gt_eval, order))
+                    fid_slots.append(('real', len(self.results), None))
+                for k, f in enumerate(fakes):
+                    fid_fake.append(self._to_rgb01(f, order))
+                    fid_slots.append(('fake', len(self.results), k))
+                res['fake_feats'] = [None] * len(fakes)
+            self.results.append(res)
+        if fid_slots:
+            imgs = torch.stack(fid_real + fid_fake).to(self.device)
+            feats = self.inception(imgs).cpu().numpy().astype(np.float32)
+            real_rows = iter(range(len(fid_real)))
+            fake_rows = iter(range(len(fid_real), len(feats)))
+            for kind, ridx, k in fid_slots:
+                if kind == 'real':
+                    self.results[ridx]['real_feat'] = feats[next(real_rows)]
+                else:
+                    self.results[ridx]['fake_feats'][k] = feats[next(
+                        fake_rows)]
+
+    @staticmethod
+    def _feat_key(meta: dict) -> Optional[int]:
+        for k in ('manifest_idx', 'sample_idx'):
+            if meta.get(k) is not None:
+                return int(meta[k])
+        return None
+
+    # ------------------------------------------------------------------
+    # aggregation
+    # ------------------------------------------------------------------
+    def _name(self) -> str:
+        meta = self.dataset_meta or {}
+        return self.dataset_name or meta.get('dataset_name') or 'dataset'
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, Any]:
+        """Aggregate per bucket, print the table, save JSON/CSV."""
+        edges = self._edges()
+        names = bucket_names(edges)
+        # buckets are re-assigned here so a changed edge set is honoured
+        for r in results:
+            r['bucket_measured'] = assign_bucket(r['ratio'], edges)
+        groups = {
+            n: [r for r in results if r['bucket_measured'] == n]
+            for n in names
+        }
+        groups[ALL_BUCKET] = list(results)
+        k_max = max((r['K'] for r in results), default=1)
+        eps = (self.fid_cfg or {}).get('eps', 1e-6)
+        out: Dict[str, Any] = {}
+        for name, rs in groups.items():
+            out[f'{name}/count'] = len(rs)
+            best = [r['best'] for r in rs]
+            out[f'{name}/PSNR'] = _mean(
+                [r['psnr'][b] for r, b in zip(rs, best)])
+            out[f'{name}/SSIM'] = _mean(
+                [r['ssim'][b] for r, b in zip(rs, best)])
+            out[f'{name}/MAE'] = _mean([r['mae'][b] for r, b in zip(rs, best)
+                                        ]) * self.mae_scaling
+            out[f'{name}/PSNR_capped_count'] = int(
+                sum(r['capped'][b] for r, b in zip(rs, best)))
+            if self.inception is not None:
+                real = [r['real_feat'] for r in rs]
+                fake = [r['fake_feats'][b] for r, b in zip(rs, best)]
+                out[f'{name}/FID'] = self._fid(real, fake, eps)
+                out[f'{name}/FID_unreliable'] = int(len(rs) < FID_DIM)
+            if k_max > 1:
+                out[f'{name}/K'] = k_max
+                out[f'{name}/PSNR_meanK'] = _mean(
+                    [float(np.mean(r['psnr'])) for r in rs])
+                out[f'{name}/SSIM_meanK'] = _mean(
+                    [float(np.mean(r['ssim'])) for r in rs])
+                out[f'{name}/MAE_meanK'] = _mean(
+                    [float(np.mean(r['mae'])) for r in rs]) * self.mae_scaling
+                if self.lpips is not None:
+                    out[f'{name}/LPIPS_div'] = _mean(
+                        [r['lpips_div'] for r in rs])
+                if self.inception is not None:
+                    real = [r['real_feat'] for r in rs]
+                    fake = [f for r in rs for f in r['fake_feats']]
+                    out[f'{name}/FID_allK'] = self._fid(real, fake, eps)
+        n_out = sum(r['bucket_measured'] == OUT_OF_RANGE for r in results)
+        if n_out:
+            out[f'{OUT_OF_RANGE}/count'] = n_out
+        if self.inception is not None and self.inception.smoke:
+            out['FID_meaningless'] = 1
+        meta = self.dataset_meta or {}
+        mhash = meta.get('manifest_hash') or \
+            next((r['manifest_hash'] for r in results
+                  if r.get('manifest_hash')), None) or 'none'
+        out['manifest_hash'] = mhash
+        self._write_cache(results)
+        table = self._table(out, names + [ALL_BUCKET], mhash, len(results))
+        self.last_table = table
+        print_log('\n' + table, 'current')
+        if self.save_results:
+            self._save(out, results, names + [ALL_BUCKET], mhash)
+        return out
+
+    @staticmethod
+    def _fid(real: list, fake: list, eps: float) -> float:
+        real = [f for f in real if f is not None]
+        fake = [f for f in fake if f is not None]
+        if len(real) < 2 or len(fake) < 2:
+            return float('nan')
+        fid = frechet_distance_from_features(
+            np.stack(real), np.stack(fake), eps)
+        # round-off can give tiny negative values for identical sets
+        return 0.0 if -1e-6 < fid < 0 else fid
+
+    def _write_cache(self, results: List[dict]) -> None:
+        path = self._cache_path()
+        if path is None or self._real_cache is not None:
+            return
+        idx = [self._feat_key(r) for r in results]
+        if any(i is None for i in idx) or len(set(idx)) != len(idx):
+            return
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        np.savez(
+            path,
+            idx=np.asarray(idx, dtype=np.int64),
+            features=np.stack([r['real_feat'] for r in results]))
+        print_log(
+            f'SPNInpaintingMetric: reference FID features cached at '
+            f'{path}', 'current')
+
+    # ------------------------------------------------------------------
+    # reporting
+    # ------------------------------------------------------------------
+    def _rows(self, out: dict, cols: List[str]) -> List[List[str]]:
+        metrics = []
+        for key in out:
+            if '/' not in key:
+                continue
+            bucket, name = key.split('/', 1)
+            if bucket in cols and name not in metrics:
+                metrics.append(name)
+        rows = []
+        for name in metrics:
+            row = [name]
+            for c in cols:
+                v = out.get(f'{c}/{name}', float('nan'))
+                row.append(str(v) if isinstance(v, int) else f'{v:.4f}')
+            rows.append(row)
+        return rows
+
+    def _table(self, out: dict, cols: List[str], mhash: str, n: int) -> str:
+        from prettytable import PrettyTable
+        k = out.get(f'{ALL_BUCKET}/K', 1)
+        title = (f'SPN inpainting metrics | dataset={self._name()} | '
+                 f'compat={self.compat} | N={n}' +
+                 (f' | best-of-{k} by PSNR' if k > 1 else '') +
+                 f' | manifest={mhash}')
+        if out.get('FID_meaningless'):
+            title += ' | FID MEANINGLESS (smoke weights)'
+        table = PrettyTable()
+        table.field_names = ['Metric'] + cols
+        for row in self._rows(out, cols):
+            table.add_row(row)
+        return title + '\n' + table.get_string()
+
+    def _resolve_output_dir(self) -> Optional[str]:
+        if self.output_dir is not None:
+            return self.output_dir
+        logger = MMLogger.get_current_instance()
+        for h in logger.handlers:
+            if isinstance(h, logging.FileHandler):
+                return osp.dirname(osp.abspath(h.baseFilename))
+        return None
+
+    def _save(self, out: dict, results: List[dict], cols: List[str],
+              mhash: str) -> None:
+        out_dir = self._resolve_output_dir()
+        if out_dir is None:
+            self._warn_once(
+                'outdir', 'SPNInpaintingMetric: no output_dir and no runner '
+                'log dir; JSON/CSV results are not saved.')
+            return
+        os.makedirs(out_dir, exist_ok=True)
+        stem = f'spn_metrics_{self._name()}'.replace('/', '_')
+        if self.prefix:
+            stem += f'_{self.prefix}'.replace('/', '_')
+        stem += f'_{self.compat}_{mhash[:8]}'
+        summary = dict(
+            dataset=self._name(),
+            compat=self.compat,
+            manifest_hash=mhash,
+            num_images=len(results),
+            bucket_edges=list(self._edges()),
+            psnr_cap=self.psnr_cap,
+            quantize=self.quantize,
+            composite=self.composite,
+            mae_scaling=self.mae_scaling,
+            fid_weights_sha1=(None if self.inception is None else
+                              self.inception.weights_sha1),
+            metrics={
+                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in out.items()
+            })
+        jpath = osp.join(out_dir, stem + '.json')
+        with open(jpath, 'w', encoding='utf-8') as f:
+            json.dump(summary, f, indent=2)
+        cpath = osp.join(out_dir, stem + '.csv')
+        with open(cpath, 'w', newline='', encoding='utf-8') as f:
+            w = csv.writer(f)
+            w.writerow(['metric'] + cols)
+            for row in self._rows(out, cols):
+                w.writerow(row)
+        ppath = osp.join(out_dir, stem + '_per_image.csv')
+        with open(ppath, 'w', newline='', encoding='utf-8') as f:
+            w = csv.writer(f)
+            w.writerow([
+                'manifest_idx', 'sample_idx', 'gt_path', 'mask_path',
+                'hole_ratio', 'bucket', 'K', 'best', 'PSNR', 'SSIM', 'MAE',
+                'PSNR_capped', 'LPIPS_div', 'PSNR_all'
+            ])
+            for r in results:
+                b = r['best']
+                w.writerow([
+                    r.get('manifest_idx'),
+                    r.get('sample_idx'),
+                    r.get('gt_path'),
+                    r.get('mask_path'), f'{r["ratio"]:.6f}',
+                    r['bucket_measured'], r['K'], b,
+                    repr(r['psnr'][b]),
+                    repr(r['ssim'][b]),
+                    repr(r['mae'][b] * self.mae_scaling),
+                    int(r['capped'][b]),
+                    '' if r['lpips_div'] is None else repr(r['lpips_div']),
+                    ' '.join(repr(p) for p in r['psnr'])
+                ])
+        self.saved_files = [jpath, cpath, ppath]
+        print_log(
+            f'SPNInpaintingMetric: results (manifest {mhash}) saved to '
+            f'{jpath}, {cpath}, {ppath}', 'current')
