@@ -70,12 +70,15 @@ def test_short_demo_train_test_and_report(demo_data, tmp_path):
 
 
 def test_dist_train_demo_config_two_cpu_processes(demo_data, tmp_path):
+    """2 CPU processes, across the prior-loss cut (heads then unused)."""
     work = str(tmp_path / 'dist')
     proc = run_cmd(
         ['bash', osp.join(TOOLS, 'dist_train.sh'), DEMO_CFG, '2',
          '--work-dir', work, '--cfg-options', *demo_options(demo_data),
-         'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
+         'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
+         'model.train_cfg.prior_loss_until_iter=1',
+         'default_hooks.checkpoint.interval=3',
          'train_dataloader.batch_size=2'],
         env=dict(PORT=str(free_port()), PYTHON=sys.executable), timeout=600)
     assert 'backend=gloo world_size=2' in proc.stdout + proc.stderr
-    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+    assert osp.isfile(osp.join(work, 'iter_3.pth'))

@@ -7,15 +7,15 @@ from mmagic.models.base_models import OneStageInpaintor
 from mmagic.models.utils import set_requires_grad
 from mmagic.structures import DataSample
 from mmengine.config import Config
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from .prior_distill_mixin import PriorDistillMixin
 
 
 @MODELS.register_module()
-class SPNInpaintor(OneStageInpaintor):
+class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
     """Semantic Pyramid Network inpaintor (deterministic and probabilistic).
 
     Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
@@ -95,20 +95,15 @@ class SPNInpaintor(OneStageInpaintor):
             init_cfg=init_cfg)
         self.train_cfg = dict(train_cfg or {})
         self.test_cfg = dict(test_cfg or {})
-        self.teacher = MODELS.build(teacher) if teacher is not None else None
+        self._init_prior_distill(teacher, loss_prior)
         self.loss_rec = self._build_optional(loss_rec)
-        self.loss_prior = self._build_optional(loss_prior)
         self.loss_kl = self._build_optional(loss_kl)
         self.loss_percep = self._build_optional(loss_percep)
         self.loss_diversity = self._build_optional(loss_diversity)
         self.loss_fm = self._build_optional(loss_fm)
-        if self.loss_prior is not None and self.teacher is None:
-            raise ValueError('SPNInpaintor: loss_prior needs a `teacher` '
-                             '(set model.teacher or drop model.loss_prior)')
         if self.loss_fm is not None and not self.with_gan:
             raise ValueError('SPNInpaintor: loss_fm needs `disc` and '
                              '`loss_gan`')
-        self._check_teacher_heads()
         disc_input = self.train_cfg.get('disc_input', 'raw')
         if disc_input not in ('raw', 'composite'):
             raise ValueError("SPNInpaintor: train_cfg.disc_input must be "
@@ -120,51 +115,6 @@ class SPNInpaintor(OneStageInpaintor):
     @staticmethod
     def _build_optional(cfg: Optional[dict]) -> Optional[torch.nn.Module]:
         return MODELS.build(cfg) if cfg is not None else None
-
-    def _check_teacher_heads(self) -> None:
-        """The learner's distillation heads must match the teacher taps."""
-        if self.teacher is None:
-            return
-        learner = getattr(self.generator, 'prior_learner', None)
-        heads = getattr(learner, 'head_channels', None)
-        if heads is None:
-            return
-        taps = list(self.teacher.out_channels)
-        if list(heads) != taps:
-            raise ValueError(
-                'SPNInpaintor: model.encdec.prior_learner.head_channels '
-                f'{list(heads)} must equal the teacher tap channels {taps} '
-                '(fine -> coarse, one per distilled scale)')
-
-    def init_weights(self) -> None:
-        """Initialise, load teacher weights and check loss weight files.
-
-        The Runner calls this when training starts (never for test), so a
-        missing teacher/VGG file fails before the first iteration, naming its
-        config field and path.
-        """
-        super().init_weights()
-        for loss in (self.loss_percep, self.loss_diversity):
-            if loss is not None and hasattr(loss, 'get_extractor'):
-                loss.get_extractor('cpu')
-
-    # ------------------------------------------------------------------ #
-    # schedule state
-    # ------------------------------------------------------------------ #
-    @staticmethod
-    def _current_iter() -> int:
-        """Runner iteration from the message hub (restored on resume)."""
-        try:
-            return int(MessageHub.get_current_instance().get_info('iter', 0))
-        except Exception:  # noqa: BLE001 - no runner, e.g. unit tests
-            return 0
-
-    def prior_loss_active(self) -> bool:
-        """Whether the prior distillation loss is used this iteration."""
-        if self.loss_prior is None:
-            return False
-        until = self.train_cfg.get('prior_loss_until_iter', None)
-        return until is None or self._current_iter() < int(until)
 
     @property
     def num_train_samples(self) -> int:
@@ -267,10 +217,7 @@ class SPNInpaintor(OneStageInpaintor):
         k = self.num_train_samples
         log_vars = {}
 
-        targets = None
-        if self.prior_loss_active():
-            with torch.no_grad():
-                targets = [t.detach() for t in self.teacher(gt)]
+        targets = self.prior_targets(gt)
 
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
@@ -301,6 +248,8 @@ class SPNInpaintor(OneStageInpaintor):
             losses = self.generator_losses(res, gt, mask, targets, real_feats,
                                            disc_fake)
             loss_g, g_logs = self.parse_losses(losses)
+            loss_g = self.keep_heads_in_graph(loss_g, res.get('distill'),
+                                              targets)
         g_wrapper.update_params(loss_g)
         log_vars.update(g_logs)
         log_vars['loss_g'] = log_vars.pop('loss')

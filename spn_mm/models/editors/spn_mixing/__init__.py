@@ -1,0 +1,7 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Mixing SPN parts with other mmagic models (``configs/mixing/``)."""
+from .prior_guided_aot_inpaintor import (PriorDistillMixin,
+                                         PriorGuidedAOTInpaintor)
+from .prior_guided_encdec import PriorGuidedEncDec
+
+__all__ = ['PriorGuidedEncDec', 'PriorDistillMixin', 'PriorGuidedAOTInpaintor']
