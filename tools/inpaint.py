@@ -1,0 +1,332 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Inpaint your own images with a trained (or converted official) SPN.
+
+Single image::
+
+    python tools/inpaint.py CONFIG CHECKPOINT --image photo.jpg \
+        --mask mask.png --out result.png
+
+Folders (masks matched by file stem, ``<stem>.*`` or ``<stem>_mask.*``)::
+
+    python tools/inpaint.py CONFIG CHECKPOINT --image photos/ \
+        --mask masks/ --out results/
+
+A pairing CSV (columns ``image,mask`` and optionally ``output``; relative
+paths are relative to the CSV file; a header row is optional)::
+
+    python tools/inpaint.py CONFIG CHECKPOINT --pairs pairs.csv --out results/
+
+Masks: ``--hole white`` (default: white = hole), ``black`` or ``alpha``
+(transparent = hole; without ``--mask`` the image's own alpha is used).
+JPEG masks are binarised at 128. A mask with more than 90% holes is
+reported as probably inverted; a mask without holes gives the input back
+unchanged (with a notice). Any image size works (``--hd-strategy``); known
+pixels are always copied from the input at native resolution.
+
+Probabilistic models: ``--num-samples K --seed S`` writes ``<name>_sample<k>``
+files (or one ``--grid`` image with the samples side by side). The same seed
+gives the same samples.
+
+Exit status: 0 when every image was written, 1 otherwise.
+"""
+import argparse
+import csv
+import os
+import os.path as osp
+import sys
+import warnings
+from typing import List, Optional, Tuple
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import spn_mm  # noqa: E402,F401
+from mmengine.config import DictAction  # noqa: E402
+
+from spn_mm.apis import (
+    HD_STRATEGIES,
+    HOLE_CONVENTIONS,  # noqa: E402
+    SPNInpainter,
+    write_image)
+from spn_mm.apis.hd_strategy import (
+    DEFAULT_CROP_MARGIN,  # noqa: E402
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_RESIZE_LIMIT)
+
+IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+
+Pair = Tuple[str, Optional[str], str]  # image, mask, output path
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Inpaint images with an SPN model',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='trained or converted checkpoint')
+    parser.add_argument('--image', help='image file or folder of images')
+    parser.add_argument('--mask', help='mask file or folder of masks')
+    parser.add_argument(
+        '--pairs',
+        help='CSV with image,mask[,output] columns (instead of '
+        '--image/--mask)')
+    parser.add_argument(
+        '--out',
+        default='inpainted',
+        help='output file (single image) or folder')
+    parser.add_argument(
+        '--ext', default='png', help='output format for folder outputs')
+    parser.add_argument(
+        '--hole',
+        choices=HOLE_CONVENTIONS,
+        default='white',
+        help='which mask pixels are holes')
+    parser.add_argument(
+        '--dilate', type=int, default=0, help='grow holes by N pixels')
+    parser.add_argument(
+        '--hd-strategy',
+        choices=HD_STRATEGIES,
+        default='original',
+        help='original: reflect-pad to the model multiple at native size; '
+        'crop: holes + margin only; resize: shrink to --resize-limit')
+    parser.add_argument(
+        '--max-pixels',
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help='largest network input (pixels) for original/crop')
+    parser.add_argument(
+        '--crop-margin',
+        type=int,
+        default=DEFAULT_CROP_MARGIN,
+        help='context pixels around the holes for --hd-strategy crop')
+    parser.add_argument(
+        '--resize-limit',
+        type=int,
+        default=DEFAULT_RESIZE_LIMIT,
+        help='longest network side for --hd-strategy resize')
+    parser.add_argument(
+        '--num-samples',
+        type=int,
+        default=1,
+        help='samples per image (probabilistic models)')
+    parser.add_argument(
+        '--seed', type=int, default=None, help='sampling seed (per image)')
+    parser.add_argument(
+        '--sample',
+        choices=['random', 'mean'],
+        default='random',
+        help="'mean' uses z = mu (one deterministic result)")
+    parser.add_argument(
+        '--grid',
+        action='store_true',
+        help='write the samples of an image side by side in one file')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
+    return parser.parse_args(argv)
+
+
+def _is_image(path: str) -> bool:
+    return osp.splitext(path)[1].lower() in IMAGE_EXTS
+
+
+def _list_images(folder: str) -> List[str]:
+    return sorted(
+        osp.join(folder, f) for f in os.listdir(folder)
+        if _is_image(f) and osp.isfile(osp.join(folder, f)))
+
+
+def _stem(path: str) -> str:
+    return osp.splitext(osp.basename(path))[0]
+
+
+def _match_masks(images: List[str], mask_dir: str) -> Tuple[dict, List[str]]:
+    by_stem = {}
+    for path in _list_images(mask_dir):
+        by_stem.setdefault(_stem(path), path)
+    found, missing = {}, []
+    for img in images:
+        stem = _stem(img)
+        mask = by_stem.get(stem) or by_stem.get(stem + '_mask')
+        if mask is None:
+            missing.append(img)
+        else:
+            found[img] = mask
+    return found, missing
+
+
+def _read_pairs_csv(path: str, out_dir: str, ext: str) -> List[Pair]:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'--pairs: CSV file not found: {path!r}')
+    root = osp.dirname(osp.abspath(path))
+    with open(path, newline='') as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if rows and rows[0][0].strip().lower() == 'image':
+        rows = rows[1:]
+    if not rows:
+        raise ValueError(f'--pairs: {path!r} has no rows (expected '
+                         'image,mask[,output])')
+    pairs = []
+    for n, row in enumerate(rows, 1):
+        if len(row) < 2:
+            raise ValueError(f'--pairs: {path!r} row {n} needs at least '
+                             f'image,mask columns, got {row}')
+        img, msk = (osp.join(root, c.strip()) for c in row[:2])
+        if len(row) > 2 and row[2].strip():
+            out = osp.join(out_dir, row[2].strip())
+        else:
+            out = osp.join(out_dir, f'{_stem(img)}.{ext}')
+        pairs.append((img, msk, out))
+    return pairs
+
+
+def collect_pairs(args: argparse.Namespace) -> Tuple[List[Pair], bool]:
+    """The (image, mask, output) jobs and whether it is a folder run."""
+    ext = args.ext.lstrip('.')
+    if args.pairs:
+        if args.image or args.mask:
+            raise ValueError('give either --pairs or --image/--mask')
+        return _read_pairs_csv(args.pairs, args.out, ext), True
+    if not args.image:
+        raise ValueError('nothing to do: give --image (file or folder) and '
+                         '--mask, or --pairs CSV')
+    if args.mask is None and args.hole != 'alpha':
+        raise ValueError('--mask is required unless --hole alpha (then the '
+                         "image's own transparent pixels are the holes)")
+    if osp.isdir(args.image):
+        images = _list_images(args.image)
+        if not images:
+            raise ValueError(f'--image folder {args.image!r} has no images '
+                             f'({", ".join(IMAGE_EXTS)})')
+        if args.mask is not None:
+            if not osp.isdir(args.mask):
+                raise ValueError(f'--image is a folder, so --mask must be a '
+                                 f'folder too; got {args.mask!r}')
+            masks, missing = _match_masks(images, args.mask)
+            if missing:
+                names = ', '.join(osp.basename(m) for m in missing[:5])
+                more = f' (+{len(missing) - 5} more)' if len(
+                    missing) > 5 else ''
+                raise FileNotFoundError(
+                    f'no mask in {args.mask!r} for {len(missing)} image(s): '
+                    f'{names}{more} (expected <stem>.* or <stem>_mask.*)')
+        else:
+            masks = {img: None for img in images}
+        if _is_image(args.out):
+            raise ValueError(f'--out must be a folder for a folder of '
+                             f'images, got {args.out!r}')
+        outs = [osp.join(args.out, f'{_stem(i)}.{ext}') for i in images]
+        dup = {o for o in outs if outs.count(o) > 1}
+        if dup:
+            raise ValueError(f'several images would be written to '
+                             f'{sorted(dup)[0]!r} (same stem); rename them')
+        return [(i, masks[i], o) for i, o in zip(images, outs)], True
+    if not osp.isfile(args.image):
+        raise FileNotFoundError(f'--image: file not found: {args.image!r}')
+    if args.mask is not None and not osp.isfile(args.mask):
+        raise FileNotFoundError(f'--mask: file not found: {args.mask!r}')
+    out = args.out if _is_image(args.out) else osp.join(
+        args.out, f'{_stem(args.image)}.{ext}')
+    return [(args.image, args.mask, out)], False
+
+
+def sample_paths(out: str, num_samples: int, grid: bool) -> List[str]:
+    """Output file(s) of one image."""
+    if num_samples == 1 or grid:
+        return [out]
+    base, ext = osp.splitext(out)
+    return [f'{base}_sample{k}{ext}' for k in range(num_samples)]
+
+
+def _write(result, out: str, num_samples: int, grid: bool) -> List[str]:
+    import numpy as np
+    paths = sample_paths(out, num_samples, grid)
+    if num_samples == 1:
+        write_image(out, result)
+    elif grid:
+        write_image(out, np.concatenate(list(result), axis=1))
+    else:
+        for k, path in enumerate(paths):
+            write_image(path, result[k])
+    return paths
+
+
+def _progress(pairs, enabled: bool):
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr)
+
+    if not enabled:
+        return pairs, log
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return pairs, log
+    bar = tqdm(pairs, desc='inpainting', unit='img', file=sys.stderr)
+    return bar, lambda msg: tqdm.write(msg, file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.num_samples < 1:
+        print('error: --num-samples must be >= 1', file=sys.stderr)
+        return 1
+    try:
+        pairs, folder = collect_pairs(args)
+        inpainter = SPNInpainter(
+            args.config,
+            args.checkpoint,
+            device=args.device,
+            hd_strategy=args.hd_strategy,
+            max_pixels=args.max_pixels,
+            crop_margin=args.crop_margin,
+            resize_limit=args.resize_limit,
+            batch_size=1,
+            cfg_options=args.cfg_options)
+    except (ValueError, FileNotFoundError, TypeError, RuntimeError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    if args.num_samples > 1 and not inpainter.is_probabilistic:
+        print(
+            'warning: deterministic model: the samples will be identical',
+            file=sys.stderr)
+
+    failures = []
+    written = 0
+    items, log = _progress(pairs, folder and len(pairs) > 1)
+    for image, mask, out in items:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always')
+                result = inpainter.inpaint(
+                    image,
+                    mask,
+                    num_samples=args.num_samples,
+                    seed=args.seed,
+                    hole=args.hole,
+                    dilate=args.dilate,
+                    sample=args.sample)
+            for w in caught:
+                if issubclass(w.category, UserWarning) and \
+                        'deterministic' not in str(w.message):
+                    log(f'warning: {w.message}')
+            paths = _write(result, out, args.num_samples, args.grid)
+            written += 1
+            if not folder:
+                for p in paths:
+                    print(f'wrote {p}')
+        except (ValueError, FileNotFoundError, TypeError, OSError) as err:
+            failures.append(image)
+            log(f'error: {image}: {err}')
+    if folder:
+        print(f'wrote {written} of {len(pairs)} image(s) to {args.out}')
+    if failures:
+        print(f'{len(failures)} image(s) failed', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
