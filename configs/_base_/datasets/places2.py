@@ -5,105 +5,24 @@
 #   test : the paper's first 12,000 validation images, each paired with a
 #          fixed NVIDIA mask by meta/eval_manifest_seed0.jsonl
 #          (tools/dataset_converters/make_eval_manifest.py)
-# Training masks: pipeline index 2 (`SPNIrregularMask`). source='auto' uses
-# the NVIDIA masks under `mask_root` when present, procedural strokes
-# otherwise; force one with
-#   --cfg-options train_dataloader.dataset.pipeline.2.source=procedural
-# The paper trains and tests on the same 12k NVIDIA test masks (leakage);
-# for the disjoint-mask protocol set
-#   train_dataloader.dataset.pipeline.2.mask_list=<unused-masks list>
-# (written by make_eval_manifest.py --unused-masks-out).
-_base_ = ['./spn_eval.py']  # evaluators + MultiValLoop/MultiTestLoop
+# Pipelines, loaders and mask options: spn_inpainting.py.
+_base_ = ['./spn_inpainting.py']
 
-dataset_type = 'BasicImageDataset'
 dataset_name = 'places2'
 data_root = 'data/places2'
-mask_root = 'data/irregular_mask/testing_mask_dataset'
-img_size = 256
-
-train_pipeline = [
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(
-        type='Resize',
-        keys=['gt'],
-        scale=(img_size, img_size),
-        keep_ratio=False),
-    dict(
-        type='SPNIrregularMask',
-        source='auto',
-        mask_root=mask_root,
-        mask_list=None,
-        ratio_range=(0.01, 0.6),
-        flip_ratio=0.5),
-    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
-    dict(type='GetMaskedImage'),
-    dict(type='PackInputs'),
-]
-
-# Deterministic manifest pipeline: image -> resize to the manifest size ->
-# paired mask (binarised, nearest-resized, ratio checked) -> masked image.
-test_pipeline = [
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(
-        type='Resize',
-        keys=['gt'],
-        scale=(img_size, img_size),
-        keep_ratio=False),
-    dict(type='SPNLoadPairedMask'),
-    dict(type='GetMaskedImage'),
-    dict(
-        type='PackInputs',
-        meta_keys=[
-            'mask_path', 'hole_ratio', 'bucket', 'manifest_hash',
-            'manifest_idx'
-        ]),
-]
 
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         ann_file='meta/train.txt',
-        data_prefix=dict(gt='data_256'),
-        filename_tmpl=dict(gt='{}'),
-        pipeline=train_pipeline))
-
+        data_prefix=dict(gt='data_256')))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='SPNManifestDataset',
         dataset_name=dataset_name,
         data_root=data_root,
-        ann_file='meta/eval_manifest_seed0.jsonl',
-        data_prefix=dict(gt='val_256'),
-        mask_root=mask_root,
-        test_mode=True,
-        pipeline=test_pipeline))
-
-# Validation during training: the first 500 manifest pairs, no FID, nothing
-# saved. (Selecting checkpoints on test pairs is what the official code does;
-# make a separate manifest for a clean protocol.)
+        data_prefix=dict(gt='val_256')))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='SPNManifestDataset',
         dataset_name=dataset_name,
         data_root=data_root,
-        ann_file='meta/eval_manifest_seed0.jsonl',
-        data_prefix=dict(gt='val_256'),
-        mask_root=mask_root,
-        indices=500,
-        test_mode=True,
-        pipeline=test_pipeline))
+        data_prefix=dict(gt='val_256')))
