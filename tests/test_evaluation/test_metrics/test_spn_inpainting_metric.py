@@ -208,9 +208,11 @@ def test_results_saved_to_runner_log_dir(tmp_path):
         assert re.search(r'\|\s+PSNR\s+\|', metric.last_table)
         assert re.search(r'\|\s+Metric\s+\|\s+0.0-0.2\s+\|', metric.last_table)
     finally:
-        for h in MMLogger.get_instance('spn_metric_test').handlers:
+        logger = MMLogger.get_instance('spn_metric_test')
+        for h in list(logger.handlers):
             if isinstance(h, logging.FileHandler):
                 h.close()
+                logger.removeHandler(h)
 
 
 def test_prepare_rejects_drop_last():
