@@ -190,12 +190,27 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
                                                    mask)
         if self.loss_kl is not None and res.get('dist') is not None:
             losses['loss_kl'] = self.loss_kl(res['dist'])
+        fake_vgg = fake
+        if self._vgg_features_shared():
+            # one VGG pass over the K*B predictions serves both losses
+            fake_vgg = self.loss_percep.extract(fake)
         if self.loss_percep is not None:
-            losses['loss_percep'] = self.loss_percep(fake, gt)
+            losses['loss_percep'] = self.loss_percep(fake_vgg, gt)
         if self.loss_diversity is not None:
             losses['loss_div'] = self.loss_diversity(
-                fake, mask=mask, num_samples=k)
+                fake_vgg, mask=mask, num_samples=k)
         return losses
+
+    def _vgg_features_shared(self) -> bool:
+        """Perceptual and diversity losses see the same VGG features."""
+        a, b = self.loss_percep, self.loss_diversity
+        if a is None or b is None or not hasattr(a, 'extract'):
+            return False
+        keys = ('layers', 'vgg_path', 'allow_random', 'norm_img',
+                'input_norm')
+        return all(
+            getattr(a, key, None) == getattr(b, key, object())
+            for key in keys)
 
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:

@@ -161,3 +161,29 @@ def test_prob_test_samples_seeded_and_independent_of_batch():
                           atol=1e-3)
     s = a[0].output.pred_img
     assert not torch.equal(s[0], s[1])  # two different samples
+
+
+def test_perceptual_and_diversity_share_one_vgg_pass(monkeypatch):
+    """Same losses with one VGG pass over the predictions as with two."""
+    model = build('spn_tiny_prob.py')
+    assert model._vgg_features_shared()
+    data = model.data_preprocessor(make_batch(), True)
+    masked, ds = data['inputs'], data['data_samples']
+    res = model.generator.forward_train(masked, ds.mask, num_samples=2)
+    calls = []
+    extractor = model.loss_percep.get_extractor('cpu')
+    orig = type(extractor).forward
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return orig(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(extractor), 'forward', counting)
+    shared = model.generator_losses(res, ds.gt_img, ds.mask, None, None, None)
+    assert len(calls) == 2  # predictions once, ground truth once
+    monkeypatch.setattr(type(model), '_vgg_features_shared',
+                        lambda self: False)
+    separate = model.generator_losses(res, ds.gt_img, ds.mask, None, None,
+                                      None)
+    for key in ('loss_percep', 'loss_div'):
+        assert torch.allclose(shared[key], separate[key]), key
