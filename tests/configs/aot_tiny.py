@@ -1,10 +1,8 @@
 # A tiny mmagic AOT-GAN (64x64, few channels) used by the Foundation tests: it
 # exercises mmagic's own inpaintor, SoftMaskPatchDiscriminator (mmagic#2109
 # init crash, fixed at `import spn_mm`) and the Runner on CPU.
-_base_ = ['../../configs/_base_/default_runtime.py']
+_base_ = ['../../configs/_base_/default_runtime.py', './tiny_data.py']
 
-data_root = 'data/tiny'  # overridden by tests with --cfg-options
-input_shape = (64, 64)
 
 model = dict(
     type='AOTInpaintor',
@@ -27,54 +25,10 @@ model = dict(
     loss_l1_valid=dict(type='L1Loss', loss_weight=1.),
     train_cfg=dict(disc_step=1, start_iter=0))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(type='Resize', keys=['gt'], scale=input_shape, keep_ratio=False),
-    dict(type='LoadMask', mask_mode='irregular',
-         mask_config=dict(num_vertices=(4, 8), max_angle=4.,
-                          length_range=(5, 20), brush_width=(4, 8),
-                          area_ratio_range=(0.1, 0.5), img_shape=input_shape)),
-    dict(type='Flip', keys=['gt', 'mask'], direction='horizontal'),
-    dict(type='GetMaskedImage'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(type='Resize', keys=['gt'], scale=input_shape, keep_ratio=False),
-    dict(type='LoadMask', mask_mode='file'),
-    dict(type='GetMaskedImage'),
-    dict(type='PackInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='BasicImageDataset',
-        data_root=data_root,
-        data_prefix=dict(gt='train'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=2,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='BasicImageDataset',
-        data_root=data_root,
-        data_prefix=dict(gt='val', mask='val_masks'),
-        filename_tmpl=dict(gt='{}', mask='{}'),
-        test_mode=True,
-        pipeline=test_pipeline))
+train_dataloader = {{_base_.tiny_train_dataloader}}
+val_dataloader = {{_base_.tiny_val_dataloader}}
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='MAE', mask_key='mask', scaling=100),
-    dict(type='PSNR'),
-    dict(type='SSIM'),
-]
+val_evaluator = {{_base_.tiny_evaluator}}
 test_evaluator = val_evaluator
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=4, val_interval=4)

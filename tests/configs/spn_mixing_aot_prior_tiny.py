@@ -4,7 +4,7 @@
 # learner, the weight-free edge teacher, 2 iterations.
 _base_ = [
     '../../configs/mixing/aot-gan_spn-prior_places2.py',
-    './spn_mixing_tiny_data.py'
+    './tiny_data.py'
 ]
 
 model = dict(

@@ -4,7 +4,7 @@
 # and lsgan GANLoss, reduced widths, the weight-free edge teacher.
 _base_ = [
     '../../configs/mixing/spn_places2_smpatch-disc_lsgan.py',
-    './spn_mixing_tiny_data.py'
+    './tiny_data.py'
 ]
 
 model = dict(

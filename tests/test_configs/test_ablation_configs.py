@@ -106,7 +106,7 @@ def test_ablation_tiny_copy_train_step_and_test_step(name):
 def test_wo_teacher_trains_with_two_cpu_ddp_processes(tiny_data, tmp_path):
     """Unused distillation heads need DDP's find_unused_parameters."""
     base = osp.join(CONFIG_DIR, 'ablations', 'spn_paris_wo-teacher.py')
-    data = osp.join(REPO_ROOT, 'tests', 'configs', 'spn_mixing_tiny_data.py')
+    data = osp.join(REPO_ROOT, 'tests', 'configs', 'tiny_data.py')
     cfg_file = tmp_path / 'wo_teacher_tiny.py'
     cfg_file.write_text(
         f'_base_ = [{base!r}, {data!r}]\n'

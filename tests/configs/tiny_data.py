@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-# Tiny generated-data settings shared by the mixing tiny configs (64x64,
+# Tiny generated-data settings shared by the tiny test configs (64x64,
 # tests/utils.make_tiny_dataset layout: train/, val/, val_masks/). Every key
 # is `tiny_*` so this file can sit next to a full config in `_base_`; the
 # tiny configs copy them over the full config's dataloaders/evaluators.
