@@ -3,7 +3,6 @@
 # init crash, fixed at `import spn_mm`) and the Runner on CPU.
 _base_ = ['../../configs/_base_/default_runtime.py', './tiny_data.py']
 
-
 model = dict(
     type='AOTInpaintor',
     data_preprocessor=dict(type='DataPreprocessor', mean=[127.5], std=[127.5]),
