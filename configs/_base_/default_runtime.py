@@ -14,6 +14,12 @@ default_hooks = dict(
         max_keep_ckpts=5,
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # SPN: stop on the first NaN/inf loss term before anything is saved
+    non_finite=dict(type='NonFiniteLossHook'),
+    # SPN: the prior-loss cut (off by default; paper configs set until_epoch)
+    prior_loss=dict(type='PriorLossScheduleHook'),
+    # SPN: log the schedule in epochs and iterations + the loss terms
+    schedule_info=dict(type='SPNScheduleInfoHook'),
 )
 
 # GPUs use nccl; tools/train.py switches to gloo + CPU DDP when no CUDA exists.

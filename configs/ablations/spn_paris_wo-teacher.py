@@ -6,6 +6,5 @@
 # find_unused_parameters.
 _base_ = ['../spn_paris.py']
 
-model = dict(
-    teacher=None, loss_prior=None, train_cfg=dict(prior_loss_until_iter=None))
+model = dict(teacher=None, loss_prior=None)
 model_wrapper_cfg = dict(find_unused_parameters=True)

@@ -15,7 +15,7 @@
 #   downloads VGG19 when built, so it is left out here.
 _base_ = [
     '../_base_/teachers/asl_tresnet_l.py', '../_base_/datasets/places2.py',
-    '../_base_/schedules/spn_adam.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/spn_iters.py', '../_base_/default_runtime.py'
 ]
 
 # the mixing classes live in spn_mm.models.editors.spn_mixing
@@ -56,7 +56,7 @@ model = dict(
     teacher=dict(
         _base_.teacher, checkpoint='checkpoints/asl_tresnet_l_openimages.pth'),
     loss_prior=dict(type='PriorDistillationLoss', loss_weight=1.0, alpha=3.0),
-    train_cfg=dict(disc_step=1, start_iter=0, prior_loss_until_iter=None))
+    train_cfg=dict(disc_step=1, start_iter=0))
 
 param_scheduler = [
     dict(type='MultiStepLR', by_epoch=False, milestones=[750000], gamma=0.1)

@@ -5,7 +5,9 @@
 # `import spn_mm`) and mmagic's GANLoss in least-squares form ('lsgan')
 # instead of SPN's 5-layer PatchGAN + non-saturating loss. The discriminator
 # returns a plain tensor, so SPNInpaintor uses its logits only (no feature
-# matching, which the deterministic SPN does not use anyway). Everything else
+# matching, which the deterministic SPN does not use anyway). mmagic's
+# discriminators expect mmagic's [-1, 1] images: disc_input_range=(-1, 1)
+# (SPN's own discriminators see the official [0, 1]). Everything else
 # (teacher, losses, schedule) is spn_places2's.
 _base_ = ['../spn_places2.py']
 
@@ -17,4 +19,5 @@ model = dict(
         base_channels=64,
         num_conv=3,
         with_spectral_norm=True),
-    loss_gan=dict(type='GANLoss', gan_type='lsgan', loss_weight=1.0))
+    loss_gan=dict(type='GANLoss', gan_type='lsgan', loss_weight=1.0),
+    disc_input_range=(-1., 1.))

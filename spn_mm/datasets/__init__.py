@@ -3,11 +3,15 @@ from .manifest_utils import (build_manifest, load_manifest, manifest_hash,
                              pair_indices, verify_manifest, write_manifest)
 from .mask_utils import (DEFAULT_BUCKET_EDGES, assign_bucket, binarize_mask,
                          bucket_names, read_mask, resize_mask)
+from .seeded_sampling import (SampleKey, SeededDefaultSampler,
+                              SeededInfiniteSampler, SPNImageDataset,
+                              seeded_global_rngs)
 from .spn_manifest_dataset import SPNManifestDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'SPNManifestDataset', 'build_manifest', 'load_manifest', 'manifest_hash',
+    'SPNManifestDataset', 'SPNImageDataset', 'SampleKey',
+    'SeededInfiniteSampler', 'SeededDefaultSampler', 'seeded_global_rngs', 'build_manifest', 'load_manifest', 'manifest_hash',
     'pair_indices', 'verify_manifest', 'write_manifest',
     'DEFAULT_BUCKET_EDGES', 'assign_bucket', 'binarize_mask', 'bucket_names',
     'read_mask', 'resize_mask'

@@ -75,8 +75,7 @@ def test_ablation_only_changes_its_knobs(name):
         if flat.get(k, '<absent>') != flat_base.get(k, '<absent>')
     }
     allowed = ('model.encdec.prior_learner.', 'model.encdec.image_generator.',
-               'model.teacher', 'model.loss_prior',
-               'model.train_cfg.prior_loss_until_iter')
+               'model.teacher', 'model.loss_prior')
     assert all(('model.' + k).startswith(allowed) for k in changed), changed
 
 
@@ -119,9 +118,13 @@ def test_wo_teacher_trains_with_two_cpu_ddp_processes(tiny_data, tmp_path):
         'test_dataloader = dict(_base_.tiny_val_dataloader, _delete_=True)\n'
         'val_evaluator = _base_.tiny_evaluator\n'
         'test_evaluator = _base_.tiny_evaluator\n'
-        'train_cfg = dict(max_iters=3, val_interval=100)\n'
+        "train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', "
+        'max_iters=3, val_interval=100)\n'
+        "param_scheduler = [dict(type='ConstantLR', factor=1.0)]\n"
         'default_hooks = dict(logger=dict(interval=1), '
-        'checkpoint=dict(interval=3))\n')
+        'prior_loss=dict(until_epoch=None), '
+        'checkpoint=dict(interval=3, by_epoch=False))\n'
+        'log_processor = dict(by_epoch=False)\n')
     cmd = [
         'bash',
         osp.join(TOOLS, 'dist_train.sh'),

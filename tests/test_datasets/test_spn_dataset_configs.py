@@ -169,9 +169,9 @@ def test_procedural_switch(layouts, monkeypatch):
     init_default_scope('mmagic')
     cfg = Config.fromfile(osp.join(CFG_DIR, 'places2.py'))
     cfg.merge_from_dict(
-        {'train_dataloader.dataset.pipeline.2.source': 'procedural'})
+        {'train_dataloader.dataset.pipeline.3.source': 'procedural'})
     train = DATASETS.build(cfg.train_dataloader.dataset)
-    t = train.pipeline.transforms[2]
+    t = train.pipeline.transforms[3]
     assert type(t).__name__ == 'SPNIrregularMask'
     assert t.source == 'procedural'
     assert train[0]['data_samples'].mask.shape == (1, 256, 256)

@@ -6,8 +6,9 @@
 #   test : the paper's first 12,000 images of the official test partition,
 #          each paired with a fixed NVIDIA mask by
 #          meta/eval_manifest_seed0.jsonl (make_eval_manifest.py)
-# Pipelines as spn_inpainting.py plus a centre square crop; the training mask
-# transform is at pipeline index 3 here.
+# Pipelines as spn_inpainting.py plus a centre square crop (before the
+# teacher view, as official); the training mask transform is at pipeline
+# index 4 here.
 _base_ = ['./spn_inpainting.py']
 
 dataset_name = 'celeba'
@@ -16,13 +17,15 @@ data_root = 'data/celeba'
 train_pipeline = [
     dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
     dict(type='CenterCropLongEdge', keys=['gt']),  # centre square crop
+    dict(type='SPNTeacherView', scale=(512, 512)),
     dict(type='Resize', keys=['gt'], scale=(256, 256), keep_ratio=False),
     dict(type='SPNIrregularMask', source='auto',
          mask_root={{_base_.mask_root}}, mask_list=None,
-         ratio_range=(0.01, 0.6), flip_ratio=0.5),
-    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
+         ratio_range=(0.01, 0.6), flip_ratio=0.),
+    dict(type='Flip', keys=['gt', 'teacher_img', 'mask'], flip_ratio=0.5,
+         direction='horizontal'),
     dict(type='GetMaskedImage'),
-    dict(type='PackInputs'),
+    dict(type='PackInputs', data_keys=['teacher_img']),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
@@ -30,9 +33,7 @@ test_pipeline = [
     dict(type='Resize', keys=['gt'], scale=(256, 256), keep_ratio=False),
     dict(type='SPNLoadPairedMask'),
     dict(type='GetMaskedImage'),
-    dict(type='PackInputs',
-         meta_keys=['mask_path', 'hole_ratio', 'bucket', 'manifest_hash',
-                    'manifest_idx']),
+    dict(type='PackInputs', meta_keys={{_base_.test_meta_keys}}),
 ]
 
 train_dataloader = dict(

@@ -1,8 +1,10 @@
-# Deterministic SPN (paper Sec. 3.1.1 + 3.2, Eq. 12), official generator
-# (50,702,643 params incl. distillation heads) and D (2,763,776 params).
-# Loss weights follow the PAPER (lambda1=10, lambda2=1, delta=4, alpha=3);
-# the official code differs in the reconstruction weight (1+2M): set
-# model.loss_rec.hole_weight=2 to reproduce it (configs/README.md).
+# Deterministic SPN exactly as the authors' training code (spn_reference.md
+# §4.1): official generator (50,702,643 params incl. distillation heads) and
+# D (2,763,776 params, spectral norm, no biases). G loss =
+#   1 * nsgan(D(pred01)) + 10 * mean(|pred01 - gt01| (1 + 2M))
+#   + FM_w * sum_l mean(|p_l - t_l| (1 + 3M_l))
+# on [0, 1] images; D sees [0, 1] images (real gt01, fake = raw pred01).
+# The paper text's delta=4 (1 + 4M) is configs/paper_weights/ (README there).
 _base_ = ['../teachers/asl_tresnet_l.py']
 
 model = dict(
@@ -20,11 +22,11 @@ model = dict(
     teacher={{_base_.teacher}},
     # official nsgan: BCE on sigmoid(D) == mmagic 'vanilla' on logits
     loss_gan=dict(type='GANLoss', gan_type='vanilla', loss_weight=1.0),
-    loss_rec=dict(type='MaskWeightedL1Loss', loss_weight=10.0, hole_weight=4.0),
+    loss_rec=dict(type='MaskWeightedL1Loss', loss_weight=10.0, hole_weight=2.0),
     loss_prior=dict(type='PriorDistillationLoss', loss_weight=1.0, alpha=3.0),
+    disc_input_range=(0., 1.),  # official: D sees [0, 1] images
     train_cfg=dict(
         num_samples=1,
         disc_step=1,
-        disc_input='raw',  # official: D sees the raw prediction
-        prior_loss_until_iter=None),
+        disc_input='raw'),  # official: D sees the raw prediction
     test_cfg=dict(num_samples=1))

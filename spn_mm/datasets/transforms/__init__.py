@@ -1,8 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .masks import (SPNIrregularMask, SPNLoadMaskFromSet, SPNLoadPairedMask,
                     SPNRandomIrregularMask, generate_irregular_mask)
+from .teacher_view import SPNTeacherView
 
 __all__ = [
     'SPNIrregularMask', 'SPNRandomIrregularMask', 'SPNLoadMaskFromSet',
-    'SPNLoadPairedMask', 'generate_irregular_mask'
+    'SPNLoadPairedMask', 'SPNTeacherView', 'generate_irregular_mask'
 ]

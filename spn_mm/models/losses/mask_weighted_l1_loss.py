@@ -19,8 +19,10 @@ class MaskWeightedL1Loss(nn.Module):
     * Paper Eq. 10 with ``delta=4``: ``hole_weight=4`` (hole pixels weigh 5).
       Configs choose.
 
-    The official loss is applied to the **raw** generator output (not the
-    composite). When ``pred`` has ``K*B`` items (``K`` samples stacked as
+    Expected range: **[0, 1]** images (``pred`` and ``target``), as in the
+    official code; the loss is linear in the range, so [-1, 1] inputs would
+    double it. The official loss is applied to the **raw** generator output
+    (not the composite). When ``pred`` has ``K*B`` items (``K`` samples stacked as
     ``[all inputs s1; all inputs s2; ...]``) and ``target``/``mask`` have
     ``B``, they are repeated ``K`` times.
 

@@ -43,7 +43,8 @@ class _VGGLossMixin(nn.Module):
         allow_random (bool): Random VGG weights when ``vgg_path`` is None
             (tests only, warns loudly).
         norm_img (bool): Inputs are in [-1, 1] (mmagic) and are mapped to
-            [0, 1] by ``(x + 1) / 2`` first. False: inputs already in [0, 1].
+            [0, 1] by ``(x + 1) / 2`` first. False: inputs already in [0, 1]
+            (what ``SPNInpaintor`` passes).
         input_norm (bool): Then apply ImageNet mean/std (official SPN: off).
     """
 
@@ -133,8 +134,9 @@ class SPNPerceptualLoss(_VGGLossMixin):
     normalisation, raw (not composited) prediction, total weight 10
     (official ``l1_weight``; paper lambda_3 = 10).
 
-    Inputs from mmagic are in [-1, 1] and are mapped to [0, 1] first
-    (``norm_img=True``), which is what the official VGG saw. Target features
+    Expected input range: **[0, 1]** (``SPNInpaintor`` converts once; the
+    official VGG saw [0, 1] images without ImageNet normalisation). Set
+    ``norm_img=True`` to pass mmagic's [-1, 1] images instead. Target features
     are computed without gradient. When ``pred`` has ``K*B`` items and
     ``target`` ``B``, the target is repeated ``K`` times (official: x2).
 
@@ -153,7 +155,8 @@ class SPNPerceptualLoss(_VGGLossMixin):
             Default: None.
         allow_random (bool): With ``vgg_path=None`` use random weights
             (tests only, warns). Default: False.
-        norm_img (bool): Map [-1, 1] inputs to [0, 1]. Default: True.
+        norm_img (bool): Inputs are in [-1, 1] and are mapped to [0, 1]
+            first. Default: False (inputs in [0, 1]).
         input_norm (bool): ImageNet mean/std normalisation after that
             (official: False). Default: False.
     """
@@ -163,7 +166,7 @@ class SPNPerceptualLoss(_VGGLossMixin):
                  layer_weights: Optional[Dict[str, float]] = None,
                  vgg_path: Optional[str] = None,
                  allow_random: bool = False,
-                 norm_img: bool = True,
+                 norm_img: bool = False,
                  input_norm: bool = False) -> None:
         if layer_weights is None:
             layer_weights = dict(SPN_VGG_LAYER_WEIGHTS)
@@ -228,6 +231,7 @@ class PerceptualDiversityLoss(_VGGLossMixin):
 
     With more than two samples the value is averaged over all sample pairs.
     The result is multiplied by ``loss_weight`` (official/paper: 1).
+    Expected input range: [0, 1], like :class:`SPNPerceptualLoss`.
 
     Args:
         loss_weight (float): Weight. Default: 1.0.
@@ -248,7 +252,7 @@ class PerceptualDiversityLoss(_VGGLossMixin):
                  layers: Sequence[str] = SPN_VGG_LAYERS,
                  vgg_path: Optional[str] = None,
                  allow_random: bool = False,
-                 norm_img: bool = True,
+                 norm_img: bool = False,
                  input_norm: bool = False) -> None:
         if form not in self._FORMS:
             raise ValueError(f'PerceptualDiversityLoss: form must be one of '

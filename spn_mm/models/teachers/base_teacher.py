@@ -220,19 +220,35 @@ class BaseTeacher(BaseModule):
         """
         raise NotImplementedError
 
-    def forward(self, img: Tensor) -> List[Tensor]:
+    def forward(self, img: Tensor,
+                view: Optional[Tensor] = None) -> List[Tensor]:
         """Compute the distillation targets (frozen, without grad).
 
         Args:
-            img (Tensor): Un-masked image (B, 3, H, W), RGB in [-1, 1].
+            img (Tensor): Un-masked image (B, 3, H, W), RGB in [-1, 1]; its
+                size sets the target sizes.
+            view (Tensor, optional): The pretext model's own view (B, 3,
+                fH, fW), RGB in [0, 1], f = ``upsample_factor`` (official:
+                the original photo resized to 512 by the dataset). None:
+                ``img`` is up-sampled (:meth:`prepare_input`).
 
         Returns:
             list[Tensor]: ``num_scales`` targets (B, C_l, H / 2**l, W / 2**l),
             fine -> coarse, with ``C_l = out_channels[i]``.
         """
         sizes = self.target_sizes(img.shape[-2], img.shape[-1])
+        if view is None:
+            view = self.prepare_input(img)
+        else:
+            expected = (img.shape[0], 3, self.upsample_factor * img.shape[-2],
+                        self.upsample_factor * img.shape[-1])
+            if tuple(view.shape) != expected:
+                raise ValueError(
+                    f'{type(self).__name__}: teacher view must have shape '
+                    f'{expected} (upsample_factor x the image), got '
+                    f'{tuple(view.shape)}')
         with torch.no_grad():
-            return self.extract(self.prepare_input(img), sizes)
+            return self.extract(view, sizes)
 
     # ------------------------------------------------------------------ #
     # state dict: teacher-free parent checkpoints

@@ -3,7 +3,6 @@
 from typing import List, Optional
 
 import torch
-from mmengine.logging import MessageHub
 from torch import Tensor
 
 from spn_mm.registry import MODELS
@@ -16,8 +15,9 @@ class PriorDistillMixin:
     ``PriorDistillationLoss`` (``self.loss_prior``) to a host inpaintor whose
     generator returns the learner's distillation-head outputs (e.g.
     :class:`PriorGuidedEncDec` with ``return_aux=True``). The prior loss can
-    be switched off from runner iteration ``train_cfg.prior_loss_until_iter``
-    on (read from the message hub, so it survives a resume).
+    be switched off with :meth:`set_prior_loss_enabled` (by
+    :class:`~spn_mm.engine.hooks.PriorLossScheduleHook`).
+    on by :class:`~spn_mm.engine.hooks.PriorLossScheduleHook`.
     """
 
     def _init_prior_distill(self, teacher: Optional[dict],
@@ -55,25 +55,29 @@ class PriorDistillMixin:
                 f'{list(heads)} must equal the teacher tap channels {taps} '
                 '(fine -> coarse, one per distilled scale)')
 
-    @staticmethod
-    def _current_iter() -> int:
-        try:
-            return int(MessageHub.get_current_instance().get_info('iter', 0))
-        except Exception:  # noqa: BLE001 - no runner, e.g. unit tests
-            return 0
+    def set_prior_loss_enabled(self, enabled: bool) -> None:
+        """Switch the prior distillation loss on or off (called by
+        :class:`~spn_mm.engine.hooks.PriorLossScheduleHook` before every
+        training iteration; on by default)."""
+        self._prior_loss_enabled = bool(enabled)
 
     def prior_loss_active(self) -> bool:
         """Whether the prior distillation loss is used this iteration."""
         if self.loss_prior is None:
             return False
-        until = (self.train_cfg or {}).get('prior_loss_until_iter', None)
-        return until is None or self._current_iter() < int(until)
+        return getattr(self, '_prior_loss_enabled', True)
 
-    def prior_targets(self, gt: Tensor) -> Optional[List[Tensor]]:
+    def prior_targets(self,
+                      gt: Tensor,
+                      view: Optional[Tensor] = None) -> Optional[List[Tensor]]:
         """Teacher targets from the un-masked image, or None when inactive.
 
         Args:
             gt (Tensor): (B, 3, H, W) ground truth in [-1, 1].
+            view (Tensor, optional): (B, 3, fH, fW) the teacher's own view
+                of the photo, RGB in [0, 1] (official: the original photo
+                resized to 512 by the dataset, ``SPNTeacherView``). None:
+                the teacher up-samples ``gt``.
 
         Returns:
             list[Tensor] | None: Targets fine -> coarse (no grad).
@@ -81,7 +85,22 @@ class PriorDistillMixin:
         if not self.prior_loss_active():
             return None
         with torch.no_grad():
-            return [t.detach() for t in self.teacher(gt)]
+            return [t.detach() for t in self.teacher(gt, view=view)]
+
+    @staticmethod
+    def teacher_view(data_samples, like: Tensor) -> Optional[Tensor]:
+        """The packed ``teacher_img`` of a batch as RGB in [0, 1], or None.
+
+        Args:
+            data_samples (DataSample): Stacked batch samples; the field is
+                (B, 3, fH, fW) in 0-255 when the pipeline has
+                ``SPNTeacherView`` and ``PackInputs(data_keys=['teacher_img'])``.
+            like (Tensor): Gives the dtype and device of the result.
+        """
+        view = data_samples.get('teacher_img', None)
+        if view is None:
+            return None
+        return view.to(device=like.device, dtype=like.dtype) / 255.
 
     @staticmethod
     def keep_heads_in_graph(loss: Tensor, distill: Optional[List[Tensor]],

@@ -182,6 +182,7 @@ class SPNGenerator(BaseModule):
         dec = self.image_generator.decode(feat_enc_k, priors)
         return dict(
             out=2 * dec['out'] - 1,
+            out01=dec['out'],
             priors=priors,
             distill=distill,
             dist=dist,
@@ -241,7 +242,8 @@ class SPNGenerator(BaseModule):
                 and 1 for the deterministic model.
 
         Returns:
-            dict: ``out`` (B*K, 3, H, W) in [-1, 1]; ``priors`` (pre-head
+            dict: ``out`` (B*K, 3, H, W) in [-1, 1] and ``out01``, the
+            same prediction in the official [0, 1] range; ``priors`` (pre-head
             prior features) and ``distill`` (head outputs), lists fine ->
             coarse with batch B*K; ``dist`` the ``Normal`` q (batch B) or
             None. Samples are stacked ``[all inputs sample 1; ...]``.
@@ -258,6 +260,7 @@ class SPNGenerator(BaseModule):
         res = self._run(masked_img, mask, num_samples=num_samples)
         return dict(
             out=res['out'],
+            out01=res['out01'],
             priors=res['priors'],
             distill=res['distill'],
             dist=res['dist'])

@@ -39,9 +39,17 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
     ``--amp`` work.
 
     Value conventions: mmagic's data preprocessor hands the model the masked
-    image in [-1, 1] with holes 0 and ``mask`` (1 = hole); ``gt_img`` is in
-    [-1, 1] in training. The teacher receives ``gt_img``; the generator
-    converts to the official [0, 1]/holes-1.0 convention itself.
+    image in [-1, 1] and ``mask`` (1 = hole); ``gt_img`` is in [-1, 1]. The
+    generator converts its input to the official [0, 1]/holes-1.0
+    convention itself and also returns its prediction in [0, 1]
+    (``out01``). :meth:`train_step` converts the ground truth **once**
+    (:meth:`to_unit_range`) and every SPN loss receives [0, 1] images, as
+    in the authors' code. The discriminator sees [0, 1] images
+    (``disc_input_range=(0, 1)``, SPN's own discriminators) or [-1, 1]
+    ones (``(-1, 1)``, mmagic's discriminators), see :meth:`disc_view`.
+    The teacher receives the batch's ``teacher_img`` (the original photo
+    resized by ``SPNTeacherView``) when the pipeline packs one, else it
+    up-samples ``gt_img``.
 
     Args:
         data_preprocessor (dict): mmagic ``DataPreprocessor`` config.
@@ -58,11 +66,14 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         loss_percep (dict, optional): ``SPNPerceptualLoss`` on the raw output.
         loss_diversity (dict, optional): ``PerceptualDiversityLoss``.
         loss_fm (dict, optional): ``DiscFeatureMatchingLoss``.
+        disc_input_range (Sequence[float]): Value range of the images the
+            discriminator sees: ``(0, 1)`` (official, SPN's discriminators)
+            or ``(-1, 1)`` (mmagic's discriminators). Default: (0, 1).
         train_cfg (dict, optional): ``num_samples`` (K in training; prob
             official 2), ``disc_step`` (D updates per G update, default 1),
-            ``disc_input`` (``'raw'`` official, or ``'composite'``),
-            ``prior_loss_until_iter`` (drop the prior loss from this runner
-            iteration on; read from the message hub, so it survives resume).
+            ``disc_input`` (``'raw'`` official, or ``'composite'``). The
+            prior-loss cut is :class:`~spn_mm.engine.hooks.
+            PriorLossScheduleHook`'s job.
         test_cfg (dict, optional): ``num_samples`` (K outputs per input at
             test time, default 1), ``seed`` (int: image i of a batch uses
             ``seed + global index`` when known, else ``seed + i``; None: the
@@ -82,6 +93,7 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
                  loss_percep: Optional[dict] = None,
                  loss_diversity: Optional[dict] = None,
                  loss_fm: Optional[dict] = None,
+                 disc_input_range: Sequence[float] = (0., 1.),
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -104,10 +116,24 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         if self.loss_fm is not None and not self.with_gan:
             raise ValueError('SPNInpaintor: loss_fm needs `disc` and '
                              '`loss_gan`')
+        disc_input_range = tuple(float(v) for v in disc_input_range)
+        if disc_input_range not in self._DISC_RANGES:
+            raise ValueError(
+                'SPNInpaintor: disc_input_range must be (0, 1) (SPN '
+                "discriminators) or (-1, 1) (mmagic's), got "
+                f'{disc_input_range}')
+        self.disc_input_range = disc_input_range
+        if 'prior_loss_until_iter' in self.train_cfg:
+            raise ValueError(
+                'SPNInpaintor: train_cfg.prior_loss_until_iter was replaced '
+                "by the hook default_hooks.prior_loss=dict(type="
+                "'PriorLossScheduleHook', until_iter=N) (or until_epoch)")
         disc_input = self.train_cfg.get('disc_input', 'raw')
         if disc_input not in ('raw', 'composite'):
             raise ValueError("SPNInpaintor: train_cfg.disc_input must be "
                              f"'raw' or 'composite', got {disc_input!r}")
+
+    _DISC_RANGES = ((0., 1.), (-1., 1.))
 
     # ------------------------------------------------------------------ #
     # construction helpers
@@ -123,6 +149,18 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
     # ------------------------------------------------------------------ #
     # training
     # ------------------------------------------------------------------ #
+    @staticmethod
+    def to_unit_range(img: Tensor) -> Tensor:
+        """mmagic's [-1, 1] image -> the official [0, 1] range."""
+        return (img + 1.) / 2.
+
+    def disc_view(self, img01: Tensor) -> Tensor:
+        """What the discriminator sees of a [0, 1] image (its input range,
+        ``disc_input_range``)."""
+        if self.disc_input_range == (0., 1.):
+            return img01
+        return img01 * 2. - 1.
+
     def _disc(self, img: Tensor) -> Tuple[Tensor, Optional[List[Tensor]]]:
         out = self.disc(img)
         if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(
@@ -133,7 +171,12 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
     def _disc_step(self, real: Tensor, fake: Tensor,
                    optim_wrapper: OptimWrapperDict) -> Tuple[Dict, Optional[
                        List[Tensor]]]:
-        """One discriminator update; returns logs and real features."""
+        """One discriminator update; returns logs and real features.
+
+        ``real`` and ``fake`` are already in the discriminator's range. D is
+        called on the real image, then on the detached fake (two calls, as
+        official: spectral norm advances once per call).
+        """
         set_requires_grad(self.disc, True)
         wrapper = optim_wrapper['disc']
         with wrapper.optim_context(self.disc):
@@ -158,19 +201,21 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         """All generator-side losses, keyed by their log names.
 
         Args:
-            res (dict): Output of ``generator.forward_train``.
-            gt (Tensor): (B, 3, H, W) ground truth in [-1, 1].
+            res (dict): Output of ``generator.forward_train``; its ``out01``
+                (K*B, 3, H, W) in [0, 1] is the prediction the losses see.
+            gt (Tensor): (B, 3, H, W) ground truth in **[0, 1]**.
             mask (Tensor): (B, 1, H, W), 1 = hole.
             targets (list[Tensor], optional): Teacher targets (batch B).
             real_feats (list[Tensor], optional): D features of the real
                 image from the D step (detached).
-            disc_fake (Tensor, optional): What D sees of the prediction.
+            disc_fake (Tensor, optional): What D sees of the prediction
+                (already in its input range).
 
         Returns:
             dict[str, Tensor]: Weighted scalar losses.
         """
         losses = {}
-        fake = res['out']
+        fake = res['out01']
         k = self.num_train_samples
         if disc_fake is not None:
             set_requires_grad(self.disc, False)
@@ -228,40 +273,45 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         masked_img = data['inputs']
         data_samples = data['data_samples']
         gt = data_samples.gt_img
-        mask = data_samples.mask.float()
+        mask = data_samples.mask.to(gt.dtype)
         k = self.num_train_samples
         log_vars = {}
 
-        targets = self.prior_targets(gt)
+        targets = None
+        if self.teacher is not None:
+            targets = self.prior_targets(
+                gt, view=self.teacher_view(data_samples, gt))
 
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
             res = self.generator(
                 masked_img, mask, mode='train', num_samples=k)
-        fake = res['out']
-        if fake.shape[0] != gt.shape[0] * k:
+        fake01 = res['out01']
+        if fake01.shape[0] != gt.shape[0] * k:
             raise RuntimeError(
-                f'SPNInpaintor: generator returned batch {fake.shape[0]}, '
+                f'SPNInpaintor: generator returned batch {fake01.shape[0]}, '
                 f'expected {gt.shape[0]} x num_samples {k}')
-        gt_k = gt.repeat(k, 1, 1, 1)
-        mask_k = mask.repeat(k, 1, 1, 1)
-        composite = fake * mask_k + gt_k * (1. - mask_k)
+        gt01 = self.to_unit_range(gt)
         disc_fake = None
+        real_feats = None
         if self.with_gan:
-            disc_fake = composite if self.train_cfg.get(
-                'disc_input', 'raw') == 'composite' else fake
+            disc_fake = fake01
+            if self.train_cfg.get('disc_input', 'raw') == 'composite':
+                mask_k = mask.repeat(k, 1, 1, 1)
+                disc_fake = fake01 * mask_k + gt01.repeat(k, 1, 1, 1) * (
+                    1. - mask_k)
+            disc_fake = self.disc_view(disc_fake)
             disc_step = int(self.train_cfg.get('disc_step', 1))
-            d_logs, real_feats = self._disc_step(gt, disc_fake, optim_wrapper)
+            d_logs, real_feats = self._disc_step(
+                self.disc_view(gt01), disc_fake, optim_wrapper)
             log_vars.update(d_logs)
             self.disc_step_count = (self.disc_step_count + 1) % disc_step
             if self.disc_step_count != 0:
                 return log_vars
-        else:
-            real_feats = None
 
         with g_wrapper.optim_context(self.generator):
-            losses = self.generator_losses(res, gt, mask, targets, real_feats,
-                                           disc_fake)
+            losses = self.generator_losses(res, gt01, mask, targets,
+                                           real_feats, disc_fake)
             loss_g, g_logs = self.parse_losses(losses)
             loss_g = self.keep_heads_in_graph(loss_g, res.get('distill'),
                                               targets)

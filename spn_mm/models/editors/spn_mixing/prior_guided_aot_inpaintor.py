@@ -36,8 +36,8 @@ class PriorGuidedAOTInpaintor(PriorDistillMixin, AOTInpaintor):
     Args:
         teacher (dict, optional): Frozen SPN teacher (training only).
         loss_prior (dict, optional): ``PriorDistillationLoss``.
-        train_cfg (dict, optional): AOT-GAN's (``disc_step``) plus
-            ``prior_loss_until_iter``.
+        train_cfg (dict, optional): AOT-GAN's (``disc_step``); the
+            prior-loss cut is ``PriorLossScheduleHook``'s job.
         **kwargs: Everything :class:`AOTInpaintor` takes (``encdec``,
             ``disc``, ``loss_gan``, ``loss_l1_valid``, ...).
     """
@@ -82,7 +82,8 @@ class PriorGuidedAOTInpaintor(PriorDistillMixin, AOTInpaintor):
         input_x = torch.cat([masked_img, mask], dim=1)
         log_vars = {}
 
-        targets = self.prior_targets(gt)
+        targets = self.prior_targets(
+            gt, view=self.teacher_view(data_samples, gt))
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
             res = self.generator(input_x, return_aux=True)

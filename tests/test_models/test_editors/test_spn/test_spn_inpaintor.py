@@ -8,7 +8,6 @@ import torch
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample
 from mmengine.config import Config
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from utils import REPO_ROOT
 
@@ -113,16 +112,25 @@ def test_thirty_steps_on_fixed_batch_lower_rec_and_prior_losses():
     assert last['loss_prior'] < 0.8 * first['loss_prior']
 
 
-def test_prior_loss_switched_off_from_runner_iteration():
+def test_prior_loss_switched_off_by_the_schedule_hook():
+    """PriorLossScheduleHook decides from the runner position alone."""
+    from types import SimpleNamespace
+
+    from spn_mm.engine.hooks import PriorLossScheduleHook
     model = build('spn_tiny_det.py')
-    model.train_cfg['prior_loss_until_iter'] = 5
-    hub = MessageHub.get_instance('spn_test_prior_cut')
-    hub.update_info('iter', 3)
-    assert model.prior_loss_active()
-    hub.update_info('iter', 5)
-    assert not model.prior_loss_active()
+    hook = PriorLossScheduleHook(until_iter=5)
+    for it, expected in [(0, True), (4, True), (5, False), (9, False)]:
+        hook.before_train_iter(SimpleNamespace(model=model, epoch=0, iter=it),
+                               0)
+        assert model.prior_loss_active() is expected, it
     logs = model.train_step(make_batch(), optims(model))
     assert 'loss_prior' not in logs
+    by_epoch = PriorLossScheduleHook(until_epoch=70)
+    assert by_epoch.active(69, 10**6) and not by_epoch.active(70, 0)
+    old = Config.fromfile(osp.join(CFG_DIR, 'spn_tiny_det.py')).model
+    old.train_cfg['prior_loss_until_iter'] = 3
+    with pytest.raises(ValueError, match='PriorLossScheduleHook'):
+        MODELS.build(old)
 
 
 @pytest.mark.parametrize('name,k', [('spn_tiny_det.py', 1),
