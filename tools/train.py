@@ -19,6 +19,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
@@ -106,7 +107,11 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     print_log(describe_distributed(), 'current', logging.INFO)
     print_log(f'Working directory: {cfg.work_dir}', 'current', logging.INFO)
-    runner.train()
+    try:
+        runner.train()
+    except NonFiniteLossError as err:  # NonFiniteLossHook: a clear stop
+        print_log(f'Training stopped: {err}', 'current', logging.ERROR)
+        raise SystemExit(1)
     print_log(f'Log and checkpoints saved in {cfg.work_dir}', 'current',
               logging.INFO)
 

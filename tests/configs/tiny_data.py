@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Tiny generated-data settings shared by the tiny test configs (64x64,
 # tests/utils.make_tiny_dataset layout: train/, val/, val_masks/). Every key
 # is `tiny_*` so this file can sit next to a full config in `_base_`; the
@@ -30,9 +29,9 @@ tiny_train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     dataset=dict(
-        type='BasicImageDataset',
+        type='SPNImageDataset',
         data_root=tiny_data_root,
         data_prefix=dict(gt='train'),
         pipeline=tiny_train_pipeline))

@@ -100,7 +100,7 @@ def test_dataset_config_builds_and_runs(layouts, name, n_test, monkeypatch):
     cfg = Config.fromfile(osp.join(CFG_DIR, f'{name}.py'))
     assert cfg.data_root == f'data/{name}'
     assert cfg.train_dataloader.batch_size == 4
-    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert cfg.train_dataloader.sampler.type == 'SeededInfiniteSampler'
     for split in ('val', 'test'):
         loader = cfg[f'{split}_dataloader']
         assert loader.sampler == dict(type='DefaultSampler', shuffle=False)
@@ -175,3 +175,72 @@ def test_procedural_switch(layouts, monkeypatch):
     assert type(t).__name__ == 'SPNIrregularMask'
     assert t.source == 'procedural'
     assert train[0]['data_samples'].mask.shape == (1, 256, 256)
+
+
+def test_teacher_sees_the_original_photo_resized_to_512_and_flipped(
+        layouts, monkeypatch):
+    """Official teacher input: cv2.resize(original RGB, (512, 512)), flipped
+    together with the 256 training image and the mask (spn_reference.md §3,
+    §6); SPNInpaintor hands exactly that view (in [0, 1]) to the teacher."""
+    import cv2
+    import torch
+    from mmagic.structures import DataSample
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    from spn_mm.datasets import SampleKey
+    from spn_mm.registry import MODELS
+    monkeypatch.chdir(layouts)
+    init_default_scope('mmagic')
+    cfg = Config.fromfile(osp.join(CFG_DIR, 'paris_streetview.py'))
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    no_flip = cfg.train_dataloader.dataset.copy()
+    no_flip.pipeline = [t for t in no_flip.pipeline if t.type != 'Flip']
+    no_flip = DATASETS.build(no_flip)
+    info = train.get_data_info(0)
+    orig = cv2.cvtColor(cv2.imread(info['gt_path']), cv2.COLOR_BGR2RGB)
+    assert orig.shape[:2] == (134, 234)  # not square, not 256
+    view_ref = cv2.resize(orig, (512, 512))
+    img_ref = cv2.resize(orig, (256, 256))
+    flips, samples = set(), []
+    for epoch in range(8):
+        key = SampleKey(0, epoch, 2022)
+        ds = train[key]['data_samples']
+        view = ds.teacher_img.permute(1, 2, 0).numpy()
+        img = ds.gt_img.permute(1, 2, 0).numpy()
+        mask = ds.mask[0].numpy()
+        mask_unflipped = no_flip[key]['data_samples'].mask[0].numpy()
+        flipped = not np.array_equal(img, img_ref)
+        if flipped:
+            np.testing.assert_array_equal(img, img_ref[:, ::-1])
+            np.testing.assert_array_equal(view, view_ref[:, ::-1])
+            np.testing.assert_array_equal(mask, mask_unflipped[:, ::-1])
+        else:
+            np.testing.assert_array_equal(view, view_ref)
+            np.testing.assert_array_equal(mask, mask_unflipped)
+        flips.add(flipped)
+        samples.append(ds)
+    assert flips == {True, False}
+
+    # the inpaintor feeds the packed view to the teacher
+    tiny = Config.fromfile(
+        osp.join(REPO, 'tests', 'configs', 'spn_tiny_det.py')).model
+    torch.manual_seed(0)
+    model = MODELS.build(tiny)
+    seen = []
+    extract = model.teacher.extract
+    model.teacher.extract = lambda x, sizes: seen.append(x) or extract(
+        x, sizes)
+    batch = dict(
+        inputs=[s.gt_img.float() for s in samples[:2]],
+        data_samples=[
+            DataSample(gt_img=s.gt_img.float(), mask=s.mask.float(),
+                       teacher_img=s.teacher_img) for s in samples[:2]
+        ])
+    optims = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters())),
+        disc=OptimWrapper(torch.optim.Adam(model.disc.parameters())))
+    logs = model.train_step(batch, optims)
+    assert 'loss_prior' in logs
+    (got, ) = seen
+    expected = torch.stack([s.teacher_img for s in samples[:2]]).float() / 255
+    assert torch.equal(got, expected)
