@@ -10,6 +10,7 @@ from utils import (REPO_ROOT, TOOLS, free_port, make_places2_layout, run_cmd,
 
 PLACES2 = osp.join(REPO_ROOT, 'configs', 'spn_places2.py')
 SMALL = '(64,64)'
+TEACHER_VIEW = '(128,128)'  # the teacher's view is 2x the training size
 
 
 @pytest.fixture(scope='module')
@@ -24,7 +25,8 @@ def data_options(d: dict) -> list:
                  f'{key}.num_workers=0']
     opts += [f'test_dataloader.dataset.mask_root={d["mask_root"]}',
              f'val_dataloader.dataset.mask_root={d["mask_root"]}',
-             f'train_dataloader.dataset.pipeline.1.scale={SMALL}',
+             f'train_dataloader.dataset.pipeline.1.scale={TEACHER_VIEW}',
+             f'train_dataloader.dataset.pipeline.2.scale={SMALL}',
              f'test_dataloader.dataset.pipeline.1.scale={SMALL}',
              f'val_dataloader.dataset.pipeline.1.scale={SMALL}']
     return opts
@@ -54,6 +56,13 @@ def test_dist_train_places2_full_width_two_cpu_processes(places2, tmp_path):
     log = proc.stdout + proc.stderr
     assert 'backend=gloo world_size=2' in log
     assert 'loss_prior' in log and 'loss_rec' in log
+    # the start-up schedule: epochs <-> iterations, milestones, loss terms
+    assert 'SPN schedule: 4 training images, global batch 2 (2 process(es) ' \
+        'x 1), 2 iterations per epoch' in log
+    assert 'LR x0.1 (generator) after iteration 750000 = epoch 375000.00' \
+        in log
+    assert 'loss_rec (MaskWeightedL1Loss, weight 10.0)' in log
+    assert 'global batch 2 differs from the official 8' in log
     state = torch.load(osp.join(work, 'iter_2.pth'), weights_only=False)
     gen = [k for k in state['state_dict'] if k.startswith('generator.')]
     assert len(gen) > 400

@@ -3,6 +3,7 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop
 
 from spn_mm.registry import HOOKS
 
@@ -54,8 +55,8 @@ class PriorLossScheduleHook(Hook):
         return True
 
     def before_train(self, runner) -> None:
-        if self.until_epoch is not None and not hasattr(
-                runner.train_loop, 'max_epochs'):
+        if self.until_epoch is not None and not isinstance(
+                runner.train_loop, EpochBasedTrainLoop):
             raise ValueError(
                 'PriorLossScheduleHook.until_epoch needs an epoch-based '
                 'train loop (train_cfg.type=EpochBasedTrainLoop); use '

@@ -6,6 +6,7 @@ from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop
 
 from spn_mm.registry import HOOKS
 from .prior_loss_schedule_hook import PriorLossScheduleHook
@@ -43,7 +44,7 @@ class SPNScheduleInfoHook(Hook):
         n_data = len(loader.dataset)
         ipe = max(n_data // global_batch, 1)
         loop = runner.train_loop
-        by_epoch = hasattr(loop, 'max_epochs')
+        by_epoch = isinstance(loop, EpochBasedTrainLoop)
 
         def both(value: float, in_epochs: bool) -> str:
             if in_epochs:

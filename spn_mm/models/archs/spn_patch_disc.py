@@ -17,7 +17,9 @@ class SPNPatchDiscriminator(BaseModule):
     Five 4x4 convolutions with padding 1, **spectral norm on all of them and
     no biases**: ``in->64 s2, 64->128 s2, 128->256 s2, 256->512 s1,
     512->1 s1``, LeakyReLU(0.2) after the first four, no normalisation.
-    A 256x256 input gives a 30x30 patch map (64x64 gives 6x6); 2,763,776
+    Input: RGB images in **[0, 1]** (the official range; ``SPNInpaintor``
+    passes them with ``disc_input_range=(0, 1)``). A 256x256 input gives a
+    30x30 patch map (64x64 gives 6x6); 2,763,776
     parameters for 3 input channels. Initialisation: PyTorch defaults (the
     official code never re-initialises D), so the Runner's
     ``init_weights()`` is a no-op unless ``init_cfg`` is given.

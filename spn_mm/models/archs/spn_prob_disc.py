@@ -18,7 +18,8 @@ class SPNProbDiscriminator(BaseModule):
       spectral norm, no bias -> InstanceNorm (affine off) -> LReLU(0.2);
     * conv5: 4x4 s1 p1 ``512->1`` with bias, no spectral norm, no sigmoid.
 
-    2,763,841 parameters for 3 input channels; 30x30 logits for a 256 input
+    Input: RGB images in **[0, 1]** (official; ``SPNInpaintor`` with
+    ``disc_input_range=(0, 1)``). 2,763,841 parameters for 3 input channels; 30x30 logits for a 256 input
     (6x6 for 64). Pair with mmagic ``GANLoss(gan_type='hinge')`` (official
     hinge loss) and :class:`~spn_mm.models.losses.DiscFeatureMatchingLoss`
     on the returned features. PyTorch default initialisation, as official.
