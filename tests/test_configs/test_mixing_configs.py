@@ -6,7 +6,6 @@ import os.path as osp
 import pytest
 import torch
 from mmagic.registry import MODELS
-from mmengine.logging import MessageHub
 from spn_config_helpers import torch_single_thread  # noqa: F401
 from spn_config_helpers import (build_model, check_tiny_train_and_test_step,
                                 generator_params, load, make_batch,
@@ -191,18 +190,17 @@ def test_prior_guided_errors_name_the_field():
         MODELS.build(dict(cfg, loss_prior=None))
 
 
-def test_mixing_a_prior_loss_cut_follows_runner_iteration():
+def test_mixing_a_prior_loss_cut_follows_the_schedule_hook():
+    from types import SimpleNamespace
+
+    from spn_mm.engine.hooks import PriorLossScheduleHook
     model = tiny_a()
-    model.train_cfg['prior_loss_until_iter'] = 3
-    hub = MessageHub.get_instance('spn_mixing_prior_cut')
-    try:
-        hub.update_info('iter', 3)
-        logs = model.train_step(make_batch(), simple_optims(model))
-        assert 'loss_prior' not in logs and 'loss_l1_valid' in logs
-        hub.update_info('iter', 2)
-        assert model.prior_loss_active()
-    finally:
-        hub.update_info('iter', 0)
+    hook = PriorLossScheduleHook(until_iter=3)
+    hook.before_train_iter(SimpleNamespace(model=model, epoch=0, iter=3), 0)
+    logs = model.train_step(make_batch(), simple_optims(model))
+    assert 'loss_prior' not in logs and 'loss_l1_valid' in logs
+    hook.before_train_iter(SimpleNamespace(model=model, epoch=0, iter=2), 0)
+    assert model.prior_loss_active()
 
 
 # --------------------------------------------------------------------- #
@@ -218,6 +216,10 @@ def test_mixing_b_uses_mmagic_disc_and_loss():
     # a plain-tensor D: logits only, no feature matching
     logits, feats = model._disc(torch.zeros(1, 3, 64, 64))
     assert torch.is_tensor(logits) and feats is None
+    # mmagic's discriminators see mmagic's [-1, 1] range, SPN's see [0, 1]
+    assert model.disc_input_range == (-1., 1.)
+    img01 = torch.rand(2, 3, 8, 8)
+    assert torch.equal(model.disc_view(img01), img01 * 2 - 1)
 
 
 def test_mixing_b_tiny_train_step_and_test_step():

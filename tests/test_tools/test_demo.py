@@ -76,7 +76,7 @@ def test_dist_train_demo_config_two_cpu_processes(demo_data, tmp_path):
         ['bash', osp.join(TOOLS, 'dist_train.sh'), DEMO_CFG, '2',
          '--work-dir', work, '--cfg-options', *demo_options(demo_data),
          'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
-         'model.train_cfg.prior_loss_until_iter=1',
+         'default_hooks.prior_loss.until_iter=1',
          'default_hooks.checkpoint.interval=3',
          'train_dataloader.batch_size=2'],
         env=dict(PORT=str(free_port()), PYTHON=sys.executable), timeout=600)

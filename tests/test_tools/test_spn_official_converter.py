@@ -2,7 +2,7 @@
 """Tests of the official SPN checkpoint converter.
 
 A synthetic official checkpoint is built from the official key/shape tables
-(``/work/shared/docs/official_keys``), converted, loaded strictly into a
+(``tests/data/official_keys``), converted, loaded strictly into a
 full-width SPNGenerator and compared with an independent functional
 re-implementation of the official ``G_Net`` forward written against the
 official key names.
@@ -21,8 +21,9 @@ from spn_mm.models.editors.spn import (convert_official_state_dict,
                                        official_generator_cfg)
 from spn_mm.models.editors.spn.official_converter import official_key_map
 from spn_mm.registry import MODELS
+from utils import REPO_ROOT
 
-KEYS_DIR = '/work/shared/docs/official_keys'
+KEYS_DIR = osp.join(REPO_ROOT, 'tests', 'data', 'official_keys')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'model_converters', 'spn_official_to_mmagic.py')
 NUM_KEYS = {'det': 472, 'prob': 490}
@@ -31,7 +32,7 @@ NUM_KEYS = {'det': 472, 'prob': 490}
 def _official_shapes(variant):
     path = osp.join(KEYS_DIR, f'spn_{variant}_generator_keys.tsv')
     if not osp.isfile(path):
-        pytest.skip(f'{path} not available')
+        raise FileNotFoundError(f'official key table missing: {path}')
     shapes = OrderedDict()
     with open(path) as f:
         for line in f:

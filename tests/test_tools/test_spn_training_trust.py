@@ -73,8 +73,9 @@ def data_opts(tiny_data):
 
 
 def tool_env() -> dict:
+    # one thread everywhere: bit-identity needs the same reduction order
     return dict(PORT=str(free_port()), PYTHON=sys.executable,
-                PYTHONPATH=TESTS)
+                PYTHONPATH=TESTS, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
 
 
 def load(work, name):
@@ -226,8 +227,8 @@ def test_killed_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(
         tmp_path / 'det_cut.py', 'det', 5,
         extra + "custom_hooks = [dict(type='SleepAfterIterHook', at_iter=2, "
         'seconds=120)]\n')
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([REPO_ROOT, TESTS]))
+    env = dict(os.environ, **tool_env())
+    env['PYTHONPATH'] = os.pathsep.join([REPO_ROOT, TESTS])
     proc = subprocess.Popen(
         [sys.executable, osp.join(TOOLS, 'train.py'), cfg_cut, '--work-dir',
          cut, *opts], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -261,7 +262,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
     extra = "custom_hooks = [dict(type='InjectNaNHook', at_iter=2)]\n"
     cfg = write_config(tmp_path / 'det.py', 'det', 5, extra)
     work = str(tmp_path / 'work')
-    env = dict(os.environ, OMP_NUM_THREADS='1',
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([REPO_ROOT, TESTS]))
     proc = subprocess.run(
         [sys.executable, osp.join(TOOLS, 'train.py'), cfg, '--work-dir', work,

@@ -97,7 +97,9 @@ def test_dist_train_two_cpu_processes_keep_weights_equal(tiny_data, tmp_path):
         assert torch.equal(w0[k], w1[k]), k
     init = torch.load(glob.glob(osp.join(work, 'iter_3.pth'))[0],
                       weights_only=False)['state_dict']
-    assert init.keys() == w0.keys()
+    # checkpoints keep the per-child DDP wrappers' `.module.`; the dump
+    # hook unwraps them
+    assert {k.replace('.module.', '.') for k in init} == set(w0)
 
 
 def test_external_config_inherits_installed_spn_mm(tmp_path):

@@ -33,8 +33,9 @@ def _manual_feats(img01):
 
 
 def _images(n=2, size=32, seed=0):
+    """Images in [0, 1], the range the SPN VGG losses expect."""
     g = torch.Generator().manual_seed(seed)
-    return torch.rand(n, 3, size, size, generator=g) * 2 - 1
+    return torch.rand(n, 3, size, size, generator=g)
 
 
 def test_random_vgg_warns_loudly_and_requires_opt_in():
@@ -116,7 +117,7 @@ def test_perceptual_value_matches_reference():
     assert loss_fn.loss_weight == 10.
     pred, target = _images(seed=0), _images(seed=1)
     loss = loss_fn(pred, target)
-    fp, ft = _manual_feats((pred + 1) / 2), _manual_feats((target + 1) / 2)
+    fp, ft = _manual_feats(pred), _manual_feats(target)
     ref = 10. * sum(w * (a - b).abs().mean()
                     for w, a, b in zip(WEIGHTS, fp, ft))
     assert torch.allclose(loss, ref, rtol=1e-5)
@@ -127,8 +128,8 @@ def test_perceptual_input_norm_and_feature_lists():
     normed = _rand_loss(SPNPerceptualLoss, loss_weight=1., input_norm=True)
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    fp = _manual_feats(((pred + 1) / 2 - mean) / std)
-    ft = _manual_feats(((target + 1) / 2 - mean) / std)
+    fp = _manual_feats((pred - mean) / std)
+    ft = _manual_feats((target - mean) / std)
     ref = sum(w * (a - b).abs().mean() for w, a, b in zip(WEIGHTS, fp, ft))
     assert torch.allclose(normed(pred, target), ref, rtol=1e-5)
     # pre-computed features give the same value
@@ -137,9 +138,17 @@ def test_perceptual_input_norm_and_feature_lists():
     # custom layer weights
     one = _rand_loss(
         SPNPerceptualLoss, loss_weight=1., layer_weights={'relu2_1': 2.})
-    ref2 = 2. * (_manual_feats((pred + 1) / 2)[1] - _manual_feats(
-        (target + 1) / 2)[1]).abs().mean()
+    ref2 = 2. * (_manual_feats(pred)[1] - _manual_feats(
+        target)[1]).abs().mean()
     assert torch.allclose(one(pred, target), ref2, rtol=1e-5)
+
+
+def test_norm_img_accepts_minus_one_to_one_images():
+    pred, target = _images(seed=0), _images(seed=1)
+    unit = _rand_loss(SPNPerceptualLoss)
+    signed = _rand_loss(SPNPerceptualLoss, norm_img=True)
+    assert torch.allclose(
+        signed(pred * 2 - 1, target * 2 - 1), unit(pred, target), rtol=1e-5)
 
 
 def test_perceptual_k_repeat_and_gradients():
@@ -176,7 +185,7 @@ def test_diversity_value_matches_eq14(form):
     loss_fn = _rand_loss(PerceptualDiversityLoss, form=form)
     s1, s2, mask = _images(seed=3), _images(seed=4), _mask()
     ref = _diversity_reference(
-        _manual_feats((s1 + 1) / 2), _manual_feats((s2 + 1) / 2), mask, form)
+        _manual_feats(s1), _manual_feats(s2), mask, form)
     loss = loss_fn(s1, s2, mask=mask)
     assert torch.allclose(loss, ref, rtol=1e-4)
     # stacked [s1; s2] with K inferred from the mask batch or given

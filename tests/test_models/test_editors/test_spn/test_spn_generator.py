@@ -122,7 +122,8 @@ def test_forward_train_outputs(prob):
     _, masked, mask = _inputs()
     res = gen.forward_train(masked, mask)
     k = 2 if prob else 1
-    assert set(res) == {'out', 'priors', 'distill', 'dist'}
+    assert set(res) == {'out', 'out01', 'priors', 'distill', 'dist'}
+    assert torch.allclose(res['out01'], (res['out'] + 1) / 2, atol=1e-6)
     assert res['out'].shape == (2 * k, 3, 32, 32)
     assert [tuple(p.shape) for p in res['priors']] == [(2 * k, 8, 32, 32),
                                                        (2 * k, 16, 16, 16),
