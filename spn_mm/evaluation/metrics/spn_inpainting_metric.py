@@ -31,7 +31,8 @@ from ..inpainting_scores import MMagicScorer, chw_to_hwc
 from ..inpainting_scores import composite as composite_img
 from ..inpainting_scores import quantize as quantize_img
 from ..inpainting_scores import spn_scores
-from ..lpips_diversity import build_lpips, lpips_hole_diversity
+from ..lpips_diversity import (build_lpips, lpips_hole_diversity,
+                               lpips_pairwise_diversity)
 
 _META_KEYS = ('gt_path', 'mask_path', 'sample_idx', 'manifest_idx',
               'hole_ratio', 'bucket', 'manifest_hash')
@@ -78,8 +79,10 @@ class SPNInpaintingMetric(BaseMetric):
     upwards; NaN below 2 images). With K > 1 samples, ``PSNR``/``SSIM``/
     ``MAE``/``FID`` are **best-of-K by PSNR** (SSIM/MAE/FID of that same
     sample, the paper's Table 2), plus ``*_meanK`` (mean over the K samples),
-    ``FID_allK`` (all N*K samples against the N references), ``LPIPS_div``
-    (mean pairwise LPIPS inside the hole, when ``lpips_cfg`` is set) and
+    ``FID_allK`` (all N*K samples against the N references), and when
+    ``lpips_cfg`` is set ``LPIPS_div`` (mean pairwise standard LPIPS of the
+    K composited images, ``lpips.LPIPS``'s number) and ``LPIPS_div_hole``
+    (mean pairwise spatial LPIPS map averaged over hole pixels), and
     ``K``. ``manifest_hash`` (string) and, in smoke mode, ``FID_meaningless``
     are added too.
 
@@ -206,6 +209,7 @@ class SPNInpaintingMetric(BaseMetric):
         # LPIPS
         self.lpips_cfg = None if lpips_cfg is None else dict(lpips_cfg)
         self.lpips: Optional[nn.Module] = None
+        self.lpips_spatial: Optional[nn.Module] = None
         if self.lpips_cfg is not None:
             unknown = set(self.lpips_cfg) - {
                 'net', 'backbone_path', 'linear_path', 'smoke'
@@ -213,6 +217,8 @@ class SPNInpaintingMetric(BaseMetric):
             if unknown:
                 raise ValueError(f'lpips_cfg: unknown keys {sorted(unknown)}')
             self.lpips = build_lpips(**self.lpips_cfg).to(self.device)
+            self.lpips_spatial = build_lpips(
+                **self.lpips_cfg, spatial=True).to(self.device)
         self._real_cache: Optional[Dict[int, np.ndarray]] = None
         self._cache_checked = False
         self._warned: set = set()
@@ -381,14 +387,17 @@ class SPNInpaintingMetric(BaseMetric):
                 mae=[s['MAE'] for s in scores],
                 capped=[bool(s['capped']) for s in scores],
                 lpips_div=None,
+                lpips_div_hole=None,
                 real_feat=None,
                 fake_feats=None)
             if self.lpips is not None and len(scores) > 1:
                 samples = torch.stack([
                     self._to_rgb01(f.astype(np.float64), order) for f in fakes
                 ]).to(self.device)
-                res['lpips_div'] = lpips_hole_diversity(
-                    self.lpips, samples, mask[0].to(self.device))
+                res['lpips_div'] = lpips_pairwise_diversity(
+                    self.lpips, samples)
+                res['lpips_div_hole'] = lpips_hole_diversity(
+                    self.lpips_spatial, samples, mask[0].to(self.device))
             elif len(scores) > 1 and self.lpips_cfg is None:
                 self._warn_once(
                     'lpips', 'SPNInpaintingMetric: K > 1 samples but '
@@ -473,6 +482,8 @@ class SPNInpaintingMetric(BaseMetric):
                 if self.lpips is not None:
                     out[f'{name}/LPIPS_div'] = _mean(
                         [r['lpips_div'] for r in rs])
+                    out[f'{name}/LPIPS_div_hole'] = _mean(
+                        [r['lpips_div_hole'] for r in rs])
                 if self.inception is not None:
                     real = [r['real_feat'] for r in rs]
                     fake = [f for r in rs for f in r['fake_feats']]
@@ -610,7 +621,7 @@ class SPNInpaintingMetric(BaseMetric):
             w.writerow([
                 'manifest_idx', 'sample_idx', 'gt_path', 'mask_path',
                 'hole_ratio', 'bucket', 'K', 'best', 'PSNR', 'SSIM', 'MAE',
-                'PSNR_capped', 'LPIPS_div', 'PSNR_all'
+                'PSNR_capped', 'LPIPS_div', 'PSNR_all', 'LPIPS_div_hole'
             ])
             for r in results:
                 b = r['best']
@@ -625,7 +636,9 @@ class SPNInpaintingMetric(BaseMetric):
                     repr(r['mae'][b] * self.mae_scaling),
                     int(r['capped'][b]),
                     '' if r['lpips_div'] is None else repr(r['lpips_div']),
-                    ' '.join(repr(p) for p in r['psnr'])
+                    ' '.join(repr(p) for p in r['psnr']),
+                    '' if r.get('lpips_div_hole') is None else repr(
+                        r['lpips_div_hole'])
                 ])
         self.saved_files = [jpath, cpath, ppath]
         print_log(
