@@ -53,8 +53,9 @@ def save_fid_inception_state(path: str) -> dict:
         m.reset_running_stats()
         m.momentum = None
     x = torch.cat([
-        F.interpolate(to_rgb01(p), size=(299, 299), mode='bilinear',
-                      align_corners=False) for p in photos()[:4]
+        F.interpolate(
+            to_rgb01(p), size=(299, 299), mode='bilinear', align_corners=False)
+        for p in photos()[:4]
     ]) * 2 - 1
     net.train()
     with torch.no_grad():

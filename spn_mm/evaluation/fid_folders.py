@@ -35,8 +35,9 @@ def list_images(folder: str) -> List[str]:
         osp.join(folder, f) for f in os.listdir(folder)
         if f.rsplit('.', 1)[-1].lower() in IMAGE_EXTENSIONS)
     if not files:
-        raise ValueError(f'folder: no image file ({", ".join(IMAGE_EXTENSIONS)}'
-                         f') in {folder!r}')
+        raise ValueError(
+            f'folder: no image file ({", ".join(IMAGE_EXTENSIONS)}'
+            f') in {folder!r}')
     return files
 
 
@@ -78,8 +79,7 @@ def folder_features(folder: str,
 
     for path in list_images(folder):
         img = read_rgb01(path)
-        if batch and (img.shape != batch[0].shape
-                      or len(batch) == batch_size):
+        if batch and (img.shape != batch[0].shape or len(batch) == batch_size):
             flush()
         batch.append(img)
     flush()

@@ -147,7 +147,8 @@ def lpips_hole_diversity(model: nn.Module, samples: torch.Tensor,
     if k < 2 or mask.sum() == 0:
         return float('nan')
     ia, ib = _pairs(k)
-    dist = model(samples[ia].float(), samples[ib].float(),
-                 normalize=True)  # (P, 1, H, W)
+    dist = model(
+        samples[ia].float(), samples[ib].float(),
+        normalize=True)  # (P, 1, H, W)
     per_pair = (dist * mask).sum(dim=(1, 2, 3)) / mask.sum()
     return float(per_pair.mean())

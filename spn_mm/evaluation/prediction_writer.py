@@ -22,16 +22,21 @@ import cv2
 import numpy as np
 
 _QUANT = {
-    'floor': 'uint8 by truncation: floor(clip(x, 0, 255)) of the 0-255 '
+    'floor':
+    'uint8 by truncation: floor(clip(x, 0, 255)) of the 0-255 '
     'float output (the official (x01 * 255).astype(uint8))',
-    'round': 'uint8 by rounding: round(clip(x, 0, 255))',
-    None: 'none: scores used the float images; the PNGs are '
+    'round':
+    'uint8 by rounding: round(clip(x, 0, 255))',
+    None:
+    'none: scores used the float images; the PNGs are '
     'round(clip(x, 0, 255)), so re-scores can differ slightly',
 }
 _MASK = {
-    'model': 'the binarised mask the model saw (mask file > threshold, 127 '
+    'model':
+    'the binarised mask the model saw (mask file > threshold, 127 '
     'unless the manifest says otherwise; nearest-resized to the image)',
-    None: 'the raw mask file, no threshold: channel mean / 255 after a '
+    None:
+    'the raw mask file, no threshold: channel mean / 255 after a '
     'nearest resize (as the official evaluation composites)',
 }
 
@@ -75,8 +80,7 @@ class PredictionWriter:
         return hwc if order == 'BGR' else np.ascontiguousarray(hwc[..., ::-1])
 
     def write(self, index: Optional[int], samples: Sequence[np.ndarray],
-              best: int, gt: np.ndarray, mask: np.ndarray,
-              order: str) -> None:
+              best: int, gt: np.ndarray, mask: np.ndarray, order: str) -> None:
         """Write one image's files.
 
         Args:
@@ -124,9 +128,9 @@ class PredictionWriter:
             '',
             'Files (<idx> = manifest index, 6 digits; sample index without '
             'a manifest):',
-            '  pred/<idx>.png        the scored prediction'
-            + (' (best-of-K by PSNR: sample `best` of per_image.csv)'
-               if k > 1 else ''),
+            '  pred/<idx>.png        the scored prediction' +
+            (' (best-of-K by PSNR: sample `best` of per_image.csv)'
+             if k > 1 else ''),
         ]
         if k > 1:
             lines.append('  samples/<idx>_k<j>.png  sample j = 0..K-1, '

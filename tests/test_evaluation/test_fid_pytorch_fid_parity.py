@@ -65,19 +65,26 @@ def test_folder_fid_equals_pytorch_fid_frechet_distance(nets, tmp_path):
     for d in (d1, d2):
         files = sorted(str(p) for p in d.glob('*.png'))
         acts.append(
-            get_activations(files, ref, batch_size=1, dims=2048,
-                            device='cpu', num_workers=0).astype(np.float64))
+            get_activations(
+                files,
+                ref,
+                batch_size=1,
+                dims=2048,
+                device='cpu',
+                num_workers=0).astype(np.float64))
     centre = np.concatenate(acts).mean(0)
-    _, s, vt = np.linalg.svd(np.concatenate(acts) - centre,
-                             full_matrices=False)
+    _, s, vt = np.linalg.svd(
+        np.concatenate(acts) - centre, full_matrices=False)
     basis = vt[s > s[0] * 1e-10]  # (r, 2048), r <= 9
     a1, a2 = [(a - centre) @ basis.T for a in acts]
     # the isometry keeps the simple terms (checked in 2048-d)
     assert np.isclose(((a1.mean(0) - a2.mean(0))**2).sum(),
                       ((acts[0].mean(0) - acts[1].mean(0))**2).sum())
-    assert np.isclose(np.trace(np.cov(a1, rowvar=False)),
-                      np.trace(np.cov(acts[0], rowvar=False)))
-    want = calculate_frechet_distance(a1.mean(0), np.cov(a1, rowvar=False),
-                                      a2.mean(0), np.cov(a2, rowvar=False))
+    assert np.isclose(
+        np.trace(np.cov(a1, rowvar=False)),
+        np.trace(np.cov(acts[0], rowvar=False)))
+    want = calculate_frechet_distance(
+        a1.mean(0), np.cov(a1, rowvar=False), a2.mean(0),
+        np.cov(a2, rowvar=False))
     assert want > 1
     assert got == pytest.approx(want, rel=1e-5)

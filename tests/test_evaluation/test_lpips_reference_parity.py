@@ -25,8 +25,8 @@ def models(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('alex') / 'alexnet-random.pth')
     save_alexnet_state(path)
     return (build_lpips(backbone_path=path),
-            build_lpips(backbone_path=path, spatial=True),
-            lpips_reference(path))
+            build_lpips(backbone_path=path,
+                        spatial=True), lpips_reference(path))
 
 
 def photo_stack(h: int, w: int) -> torch.Tensor:

@@ -45,11 +45,16 @@ def make_data(root: str) -> dict:
         os.makedirs(osp.join(root, 'masks'), exist_ok=True)
         cv2.imwrite(osp.join(root, 'masks', mask_names[-1]), mask)
     header, records = build_manifest(
-        osp.join(root, 'val'), names, osp.join(root, 'masks'), mask_names,
-        size=(64, 64), seed=0, dataset='tiny_prob')
+        osp.join(root, 'val'),
+        names,
+        osp.join(root, 'masks'),
+        mask_names,
+        size=(64, 64),
+        seed=0,
+        dataset='tiny_prob')
     os.makedirs(osp.join(root, 'meta'), exist_ok=True)
-    write_manifest(osp.join(root, 'meta', 'eval_manifest.jsonl'), header,
-                   records)
+    write_manifest(
+        osp.join(root, 'meta', 'eval_manifest.jsonl'), header, records)
     return dict(root=root, records=records)
 
 
@@ -68,21 +73,35 @@ def save_random_checkpoint(path: str) -> None:
 
 def launch(tmp, name: str, opts: list, procs: int) -> subprocess.Popen:
     work = osp.join(tmp, name)
-    args = [CFG, osp.join(tmp, 'rand.pth'), '--work-dir', work, '--out',
-            osp.join(work, 'metrics.json'), '--save-images',
-            osp.join(work, 'images'), '--cfg-options', *opts]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
-               PORT=str(free_port()),
-               PYTHONPATH=os.pathsep.join([REPO_ROOT,
-                                           osp.join(REPO_ROOT, 'tests')]))
+    args = [
+        CFG,
+        osp.join(tmp, 'rand.pth'), '--work-dir', work, '--out',
+        osp.join(work, 'metrics.json'), '--save-images',
+        osp.join(work, 'images'), '--cfg-options', *opts
+    ]
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        PYTHONPATH=os.pathsep.join([REPO_ROOT,
+                                    osp.join(REPO_ROOT, 'tests')]))
     if procs == 1:
         cmd = [sys.executable, osp.join(TOOLS, 'test.py'), *args]
     else:
-        cmd = ['bash', osp.join(TOOLS, 'dist_test.sh'), args[0], args[1],
-               str(procs), *args[2:]]
+        cmd = [
+            'bash',
+            osp.join(TOOLS, 'dist_test.sh'), args[0], args[1],
+            str(procs), *args[2:]
+        ]
     os.makedirs(work, exist_ok=True)
-    return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        cmd,
+        cwd=REPO_ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
 
 
 def finish(proc: subprocess.Popen) -> str:
@@ -113,8 +132,10 @@ def runs(tmp_path_factory):
     res = {}
     for name, log in logs.items():
         with open(osp.join(tmp, name, 'metrics.json')) as f:
-            res[name] = dict(metrics=json.load(f), log=log,
-                             images=osp.join(tmp, name, 'images'))
+            res[name] = dict(
+                metrics=json.load(f),
+                log=log,
+                images=osp.join(tmp, name, 'images'))
     return dict(res=res, data=data, fid_w=fid_w, alex_w=alex_w)
 
 
@@ -188,21 +209,23 @@ def test_saved_images_rescore_to_the_reported_numbers(runs):
         pred = read_rgb(osp.join(img_dir, 'pred', key + '.png'))
         mask = cv2.imread(osp.join(img_dir, 'mask', key + '.png'), 0) > 127
         # the ground truth as scored is the dataset image (64x64 already)
-        src = read_rgb(osp.join(runs['data']['root'], 'val',
-                                runs['data']['records'][int(
-                                    r['manifest_idx'])]['img']))
+        src = read_rgb(
+            osp.join(runs['data']['root'], 'val',
+                     runs['data']['records'][int(r['manifest_idx'])]['img']))
         assert np.array_equal(gt, src)
         assert np.array_equal(pred[~mask], gt[~mask])
         assert abs(mask.mean() - float(r['hole_ratio'])) < 1e-6  # 6 decimals
         p = peak_signal_noise_ratio(gt, pred, data_range=255)
-        s = structural_similarity(pred, gt, data_range=255, channel_axis=2,
-                                  win_size=11)
+        s = structural_similarity(
+            pred, gt, data_range=255, channel_axis=2, win_size=11)
         l1 = np.mean(np.abs(pred.mean(2) - gt.mean(2))) / 255
         assert p == pytest.approx(float(r['PSNR']), abs=1e-6)
         assert s == pytest.approx(float(r['SSIM']), abs=1e-6)
         assert l1 == pytest.approx(float(r['MAE']), abs=1e-8)
-        ks = [read_rgb(osp.join(img_dir, 'samples', f'{key}_k{j}.png'))
-              for j in range(2)]
+        ks = [
+            read_rgb(osp.join(img_dir, 'samples', f'{key}_k{j}.png'))
+            for j in range(2)
+        ]
         assert np.array_equal(ks[int(r['best'])], pred)
         all_psnr = [float(v) for v in r['PSNR_all'].split()]
         for k_img, want in zip(ks, all_psnr):
@@ -210,8 +233,10 @@ def test_saved_images_rescore_to_the_reported_numbers(runs):
                 pytest.approx(want, abs=1e-6)
         x = torch.from_numpy(np.stack(ks)).permute(0, 3, 1, 2).float() / 255
         with torch.no_grad():
-            d = [float(lp(x[i:i + 1], x[j:j + 1], normalize=True))
-                 for i, j in itertools.combinations(range(2), 2)]
+            d = [
+                float(lp(x[i:i + 1], x[j:j + 1], normalize=True))
+                for i, j in itertools.combinations(range(2), 2)
+            ]
         assert float(r['LPIPS_div']) == pytest.approx(np.mean(d), abs=1e-5)
         psnr.append(p)
         divs.append(np.mean(d))
@@ -226,16 +251,21 @@ def test_saved_images_rescore_to_the_reported_numbers(runs):
     net = pytorch_fid_inception(runs['fid_w'])
     acts = [
         get_activations(
-            sorted(osp.join(img_dir, sub, f)
-                   for f in os.listdir(osp.join(img_dir, sub))),
-            net, batch_size=3, dims=2048, device='cpu',
+            sorted(
+                osp.join(img_dir, sub, f)
+                for f in os.listdir(osp.join(img_dir, sub))),
+            net,
+            batch_size=3,
+            dims=2048,
+            device='cpu',
             num_workers=0).astype(np.float64) for sub in ('gt', 'pred')
     ]
     centre = np.concatenate(acts).mean(0)
-    _, sv, vt = np.linalg.svd(np.concatenate(acts) - centre,
-                              full_matrices=False)
+    _, sv, vt = np.linalg.svd(
+        np.concatenate(acts) - centre, full_matrices=False)
     basis = vt[sv > sv[0] * 1e-10]
     a1, a2 = [(a - centre) @ basis.T for a in acts]
-    want = calculate_frechet_distance(a1.mean(0), np.cov(a1, rowvar=False),
-                                      a2.mean(0), np.cov(a2, rowvar=False))
+    want = calculate_frechet_distance(
+        a1.mean(0), np.cov(a1, rowvar=False), a2.mean(0),
+        np.cov(a2, rowvar=False))
     assert m['All/FID'] == pytest.approx(want, rel=1e-4, abs=1e-6)

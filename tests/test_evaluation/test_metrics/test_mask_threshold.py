@@ -29,8 +29,8 @@ def sample(tmp_path):
     raw = soft_mask_file(str(tmp_path / 'soft.png'))
     seen = (raw > 127).astype(np.uint8)  # what SPNLoadPairedMask gives
     rgb = photo(0, (SIZE, SIZE))
-    gt = torch.from_numpy(np.ascontiguousarray(rgb[..., ::-1].transpose(2, 0,
-                                                                        1)))
+    gt = torch.from_numpy(
+        np.ascontiguousarray(rgb[..., ::-1].transpose(2, 0, 1)))
     pred = torch.full((3, SIZE, SIZE), 200.6)
     ds = dict(
         gt_img=gt,
@@ -52,16 +52,17 @@ def official(gt_hwc, m01):
 
 def scores(a, b):
     return (peak_signal_noise_ratio(b, a, data_range=255),
-            structural_similarity(a, b, data_range=255, channel_axis=2,
-                                  win_size=11))
+            structural_similarity(
+                a, b, data_range=255, channel_axis=2, win_size=11))
 
 
 @pytest.mark.parametrize('thr', ['model', None])
 def test_compositing_mask(tmp_path, thr):
     ds, raw, seen, gt = sample(tmp_path)
     metric = METRICS.build(
-        dict(type='SPNInpaintingMetric', save_results=False,
-             mask_threshold=thr))
+        dict(
+            type='SPNInpaintingMetric', save_results=False,
+            mask_threshold=thr))
     metric.process(None, [ds])
     res = metric.evaluate(1)
     m01 = raw / 255. if thr is None else seen.astype(np.float64)
@@ -77,8 +78,10 @@ def test_raw_and_binarised_masks_differ_on_soft_masks_only(tmp_path):
     res = {}
     for thr in ('model', None):
         metric = METRICS.build(
-            dict(type='SPNInpaintingMetric', save_results=False,
-                 mask_threshold=thr))
+            dict(
+                type='SPNInpaintingMetric',
+                save_results=False,
+                mask_threshold=thr))
         metric.process(None, [ds])
         res[thr] = metric.evaluate(1)['All/PSNR']
     assert abs(res['model'] - res[None]) > 0.05
@@ -87,8 +90,10 @@ def test_raw_and_binarised_masks_differ_on_soft_masks_only(tmp_path):
     same = []
     for thr in ('model', None):
         metric = METRICS.build(
-            dict(type='SPNInpaintingMetric', save_results=False,
-                 mask_threshold=thr))
+            dict(
+                type='SPNInpaintingMetric',
+                save_results=False,
+                mask_threshold=thr))
         metric.process(None, [ds])
         r = metric.evaluate(1)
         same.append([r[f'All/{k}'] for k in ('PSNR', 'SSIM', 'MAE')])
@@ -101,7 +106,9 @@ def test_bad_mask_threshold_and_missing_path(tmp_path):
     ds, _, _, _ = sample(tmp_path)
     ds['mask_path'] = None
     metric = METRICS.build(
-        dict(type='SPNInpaintingMetric', save_results=False,
-             mask_threshold=None))
+        dict(
+            type='SPNInpaintingMetric',
+            save_results=False,
+            mask_threshold=None))
     with pytest.raises(KeyError, match='mask_path'):
         metric.process(None, [ds])
