@@ -88,3 +88,12 @@ def test_folder_fid_equals_pytorch_fid_frechet_distance(nets, tmp_path):
         np.cov(a2, rowvar=False))
     assert want > 1
     assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_folder_errors_name_the_folder(tmp_path):
+    from spn_mm.evaluation import list_images
+    with pytest.raises(FileNotFoundError, match='folder: expected a dir'):
+        list_images(str(tmp_path / 'missing'))
+    (tmp_path / 'notes.txt').write_text('x')
+    with pytest.raises(ValueError, match='no image file'):
+        list_images(str(tmp_path))
