@@ -67,8 +67,12 @@ class PredictionWriter:
         folder = osp.join(self.out_dir, sub)
         os.makedirs(folder, exist_ok=True)
         path = osp.join(folder, name + '.png')
-        if not cv2.imwrite(path, img):
+        # temp file + rename: with several processes the sampler's padding
+        # can hand one image to two ranks; neither sees a half-written file
+        tmp = osp.join(folder, f'.{name}.{os.getpid()}.png')
+        if not cv2.imwrite(tmp, img):
             raise OSError(f'save_images_dir: cannot write {path!r}')
+        os.replace(tmp, path)
 
     @staticmethod
     def _bgr_u8(img_chw: np.ndarray, order: str) -> np.ndarray:
