@@ -3,6 +3,9 @@
 
 Same command line as mmagic's ``tools/test.py``, with spn_mm's stack fixes
 (checkpoints load under torch >= 2.6) and CPU distributed support.
+``--save-images DIR`` makes every ``SPNInpaintingMetric`` of the test
+evaluator write the images it scored to DIR (see
+``spn_mm/evaluation/prediction_writer.py``).
 """
 import argparse
 import logging
@@ -31,6 +34,12 @@ def parse_args() -> argparse.Namespace:
         type=str,
         help='the file to save metric results (json/yaml/pkl).')
     parser.add_argument(
+        '--save-images',
+        metavar='DIR',
+        help='write the scored predictions (composited, quantised; each of '
+        'K samples), ground truth, compositing masks as PNG named by '
+        'manifest index, per_image.csv and README.txt to DIR')
+    parser.add_argument(
         '--work-dir',
         help='the directory to save the file containing evaluation metrics')
     parser.add_argument(
@@ -58,6 +67,30 @@ def _to_builtin(value):
     return value
 
 
+def set_save_images(cfg: Config, out_dir: str) -> int:
+    """Set ``save_images_dir`` on every SPNInpaintingMetric of
+    ``cfg.test_evaluator``; returns how many were set (exits when none)."""
+    evaluator = cfg.get('test_evaluator', None)
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        metrics = evaluator['metrics']
+    else:
+        metrics = evaluator
+    if isinstance(metrics, dict):
+        metrics = [metrics]
+    found = [
+        m for m in (metrics or [])
+        if isinstance(m, dict) and m.get('type') == 'SPNInpaintingMetric'
+    ]
+    if not found:
+        raise SystemExit('--save-images: test_evaluator has no '
+                         'SPNInpaintingMetric to save the images it scores')
+    for i, m in enumerate(found):
+        sub = out_dir if len(found) == 1 else osp.join(
+            out_dir, m.get('prefix') or f'metric{i}')
+        m['save_images_dir'] = osp.abspath(sub)
+    return len(found)
+
+
 def main() -> None:
     args = parse_args()
     if not osp.isfile(args.checkpoint):
@@ -73,6 +106,8 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.save_images:
+        set_save_images(cfg, args.save_images)
 
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)

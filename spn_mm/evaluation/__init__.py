@@ -1,12 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .fid import (SPNFIDInception, frechet_distance,
                   frechet_distance_from_features)
+from .fid_folders import folder_features, folder_fid, list_images
 from .inpainting_scores import MMagicScorer, composite, quantize, spn_scores
 from .lpips_diversity import build_lpips, lpips_hole_diversity
 from .metrics import *  # noqa: F401,F403
 
 __all__ = [
     'SPNFIDInception', 'frechet_distance', 'frechet_distance_from_features',
+    'folder_features', 'folder_fid', 'list_images',
     'MMagicScorer', 'composite', 'quantize', 'spn_scores', 'build_lpips',
     'lpips_hole_diversity', 'SPNInpaintingMetric'
 ]

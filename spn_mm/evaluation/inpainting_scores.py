@@ -18,7 +18,7 @@
 0-255 images as the model returns them, MAE over hole pixels only,
 mmagic's Gaussian-window SSIM.
 """
-from typing import Dict, Union
+from typing import Dict, Tuple, Union
 
 import numpy as np
 import torch
@@ -32,13 +32,19 @@ def _np(x: Array) -> np.ndarray:
     return np.asarray(x)
 
 
-def composite(pred: Array, gt: Array, mask: Array) -> np.ndarray:
+def composite(pred: Array,
+              gt: Array,
+              mask: Array,
+              binarize: bool = True) -> np.ndarray:
     """``pred * mask + gt * (1 - mask)`` in float64 (same layout as input).
 
     Args:
         pred (np.ndarray | Tensor): (C, H, W) image, 0-255.
         gt (np.ndarray | Tensor): (C, H, W) image, 0-255.
         mask (np.ndarray | Tensor): (1, H, W) or (H, W), 1 = hole.
+        binarize (bool): Use ``mask > 0`` (default). False: use the mask
+            values as they are (a soft mask in [0, 1], as the official code
+            does with the raw mask file).
 
     Returns:
         np.ndarray: (C, H, W) float64.
@@ -47,8 +53,38 @@ def composite(pred: Array, gt: Array, mask: Array) -> np.ndarray:
     gt = _np(gt).astype(np.float64)
     m = _np(mask).astype(np.float64)
     m = m.reshape((1, ) + pred.shape[-2:])
-    m = (m > 0).astype(np.float64)
+    if binarize:
+        m = (m > 0).astype(np.float64)
+    elif m.min() < 0 or m.max() > 1:
+        raise ValueError('composite: a soft mask must lie in [0, 1], got '
+                         f'[{m.min()}, {m.max()}]')
     return pred * m + gt * (1. - m)
+
+
+def read_raw_mask(path: str, size: Tuple[int, int]) -> np.ndarray:
+    """A mask file read as the official evaluation reads it, no threshold.
+
+    ``cv2.imread`` (3 channels), ``cv2.resize`` nearest to ``size`` when it
+    differs, ``/ 255`` and the channel mean (official ``dataset_test.py`` +
+    ``main.py``: 255 = hole).
+
+    Args:
+        path (str): Mask image file.
+        size (tuple[int, int]): ``(height, width)`` of the image.
+
+    Returns:
+        np.ndarray: (H, W) float64 in [0, 1], 1 = hole.
+    """
+    import cv2
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(
+            f'mask_path: cannot read a mask image at {path!r} (missing or '
+            'corrupt file)')
+    h, w = int(size[0]), int(size[1])
+    if img.shape[:2] != (h, w):
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_NEAREST)
+    return img.astype(np.float64).mean(axis=2) / 255.
 
 
 def quantize(img: Array, mode: str = 'floor') -> np.ndarray:

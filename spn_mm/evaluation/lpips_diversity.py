@@ -1,8 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""LPIPS built from local weights, and the in-hole diversity score."""
+"""LPIPS built from local weights, and the diversity scores of K samples.
+
+:func:`build_lpips` is ``lpips.LPIPS`` (v0.1) itself with the torchvision
+backbone loaded from a local file, so with the same weights its values equal
+``lpips.LPIPS(net='alex')``'s (checked in
+``tests/test_evaluation/test_lpips_reference_parity.py``).
+"""
 import itertools
 import os.path as osp
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -11,8 +17,9 @@ import torch.nn as nn
 def build_lpips(net: str = 'alex',
                 backbone_path: Optional[str] = None,
                 linear_path: Optional[str] = None,
-                smoke: bool = False) -> nn.Module:
-    """LPIPS v0.1 (``lpips`` package) with a spatial output and no download.
+                smoke: bool = False,
+                spatial: bool = False) -> nn.Module:
+    """LPIPS v0.1 (``lpips`` package) without any download.
 
     Args:
         net (str): 'alex' (default) or 'vgg'.
@@ -23,9 +30,12 @@ def build_lpips(net: str = 'alex',
             the file bundled with the ``lpips`` package.
         smoke (bool): Random backbone and linear layers (seeded) for tests;
             the numbers are meaningless.
+        spatial (bool): False (default): one value per pair, the standard
+            LPIPS (``lpips.LPIPS``'s default). True: a per-pixel map at the
+            input size (for :func:`lpips_hole_diversity`).
 
     Returns:
-        nn.Module: ``lpips.LPIPS`` in eval mode, ``spatial=True``.
+        nn.Module: ``lpips.LPIPS`` in eval mode, frozen.
     """
     import warnings
 
@@ -55,7 +65,7 @@ def build_lpips(net: str = 'alex',
             net=net,
             pnet_rand=True,  # never let torchvision download the backbone
             model_path=linear_path,
-            spatial=True,
+            spatial=bool(spatial),
             verbose=False)
     if not smoke:
         state = torch.load(backbone_path, map_location='cpu')
@@ -86,13 +96,42 @@ def build_lpips(net: str = 'alex',
     return model
 
 
+def _pairs(k: int) -> Tuple[List[int], List[int]]:
+    pairs = list(itertools.combinations(range(k), 2))
+    return [i for i, _ in pairs], [j for _, j in pairs]
+
+
+@torch.no_grad()
+def lpips_pairwise_diversity(model: nn.Module, samples: torch.Tensor) -> float:
+    """Mean standard LPIPS over the K(K-1)/2 pairs of K whole images.
+
+    Args:
+        model (nn.Module): A non-spatial LPIPS model (:func:`build_lpips`
+            with ``spatial=False``).
+        samples (Tensor): (K, 3, H, W) RGB in [0, 1].
+
+    Returns:
+        float: The mean pairwise distance (NaN when K < 2).
+    """
+    if getattr(model, 'spatial', False):
+        raise ValueError('lpips_pairwise_diversity: expected a non-spatial '
+                         'LPIPS model (build_lpips(spatial=False))')
+    k = samples.shape[0]
+    if k < 2:
+        return float('nan')
+    ia, ib = _pairs(k)
+    dist = model(samples[ia].float(), samples[ib].float(), normalize=True)
+    return float(dist.flatten().double().mean())
+
+
 @torch.no_grad()
 def lpips_hole_diversity(model: nn.Module, samples: torch.Tensor,
                          mask: torch.Tensor) -> float:
     """Mean pairwise LPIPS between K samples, averaged inside the hole.
 
     Args:
-        model (nn.Module): A spatial LPIPS model (:func:`build_lpips`).
+        model (nn.Module): A spatial LPIPS model (:func:`build_lpips` with
+            ``spatial=True``).
         samples (Tensor): (K, 3, H, W) RGB in [0, 1], K >= 2.
         mask (Tensor): (1, H, W) or (H, W), 1 = hole.
 
@@ -100,13 +139,16 @@ def lpips_hole_diversity(model: nn.Module, samples: torch.Tensor,
         float: Mean over the K(K-1)/2 pairs of the LPIPS map averaged over
         hole pixels (NaN when the mask is empty or K < 2).
     """
+    if not getattr(model, 'spatial', True):
+        raise ValueError('lpips_hole_diversity: expected a spatial LPIPS '
+                         'model (build_lpips(spatial=True))')
     k = samples.shape[0]
     mask = mask.reshape(1, 1, *samples.shape[-2:]).float()
     if k < 2 or mask.sum() == 0:
         return float('nan')
-    pairs = list(itertools.combinations(range(k), 2))
-    a = samples[[i for i, _ in pairs]].float()
-    b = samples[[j for _, j in pairs]].float()
-    dist = model(a, b, normalize=True)  # (P, 1, H, W)
+    ia, ib = _pairs(k)
+    dist = model(
+        samples[ia].float(), samples[ib].float(),
+        normalize=True)  # (P, 1, H, W)
     per_pair = (dist * mask).sum(dim=(1, 2, 3)) / mask.sum()
     return float(per_pair.mean())

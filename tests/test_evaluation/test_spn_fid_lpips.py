@@ -131,7 +131,7 @@ def test_lpips_local_weights_and_diversity(tmp_path):
     alex = torchvision.models.alexnet(weights=None)
     path = str(tmp_path / 'alexnet.pth')
     torch.save(alex.state_dict(), path)
-    model = build_lpips(backbone_path=path)
+    model = build_lpips(backbone_path=path, spatial=True)
     assert torch.equal(model.net.slice1[0].weight, alex.features[0].weight)
     assert torch.equal(
         getattr(model.net.slice5, '10').weight, alex.features[10].weight)

@@ -30,8 +30,10 @@ from ..fid import FID_DIM, SPNFIDInception, frechet_distance_from_features
 from ..inpainting_scores import MMagicScorer, chw_to_hwc
 from ..inpainting_scores import composite as composite_img
 from ..inpainting_scores import quantize as quantize_img
-from ..inpainting_scores import spn_scores
-from ..lpips_diversity import build_lpips, lpips_hole_diversity
+from ..inpainting_scores import read_raw_mask, spn_scores
+from ..prediction_writer import PredictionWriter
+from ..lpips_diversity import (build_lpips, lpips_hole_diversity,
+                               lpips_pairwise_diversity)
 
 _META_KEYS = ('gt_path', 'mask_path', 'sample_idx', 'manifest_idx',
               'hole_ratio', 'bucket', 'manifest_hash')
@@ -78,8 +80,10 @@ class SPNInpaintingMetric(BaseMetric):
     upwards; NaN below 2 images). With K > 1 samples, ``PSNR``/``SSIM``/
     ``MAE``/``FID`` are **best-of-K by PSNR** (SSIM/MAE/FID of that same
     sample, the paper's Table 2), plus ``*_meanK`` (mean over the K samples),
-    ``FID_allK`` (all N*K samples against the N references), ``LPIPS_div``
-    (mean pairwise LPIPS inside the hole, when ``lpips_cfg`` is set) and
+    ``FID_allK`` (all N*K samples against the N references), and when
+    ``lpips_cfg`` is set ``LPIPS_div`` (mean pairwise standard LPIPS of the
+    K composited images, ``lpips.LPIPS``'s number) and ``LPIPS_div_hole``
+    (mean pairwise spatial LPIPS map averaged over hole pixels), and
     ``K``. ``manifest_hash`` (string) and, in smoke mode, ``FID_meaningless``
     are added too.
 
@@ -99,6 +103,14 @@ class SPNInpaintingMetric(BaseMetric):
         composite (bool, optional): Re-composite ``pred * M + gt * (1 - M)``.
             Defaults to True for 'spn', False for 'mmagic' (mmagic's
             inpaintors already composite against the input).
+        mask_threshold (str, optional): The compositing mask. 'model'
+            (default): the binarised mask the model saw (the pipeline's
+            threshold, 127 unless the manifest says otherwise). None: the
+            raw mask file of the sample's ``mask_path``, no threshold
+            (channel mean / 255, nearest-resized), exactly as the official
+            evaluation composites; equal to 'model' for binary 0/255 masks,
+            different on anti-aliased masks. Buckets always use the mask the
+            model saw.
         mae_scaling (float, optional): Multiplier of MAE. Defaults to 1
             ('spn': a fraction, as the official code prints) or 100
             ('mmagic', as in mmagic's configs).
@@ -120,6 +132,13 @@ class SPNInpaintingMetric(BaseMetric):
             current MMLogger's file handler); nothing is saved if there is
             none.
         save_results (bool): Save JSON/CSV. Defaults to True.
+        save_images_dir (str, optional): Also write, per image, the scored
+            prediction (composited, quantised), every one of K samples, the
+            ground truth and the compositing mask as PNG named by manifest
+            index, plus ``per_image.csv`` and a ``README.txt`` stating the
+            compositing mask and quantisation (see
+            :class:`PredictionWriter`). ``tools/test.py --save-images DIR``
+            sets it.
         dataset_name (str, optional): Name for files/cache; None takes the
             dataset meta's ``dataset_name``.
         device (str, optional): Device of Inception/LPIPS; None: CUDA when
@@ -139,6 +158,7 @@ class SPNInpaintingMetric(BaseMetric):
                  psnr_cap: float = 100.,
                  quantize: Optional[str] = 'default',
                  composite: Optional[bool] = None,
+                 mask_threshold: Optional[str] = 'model',
                  mae_scaling: Optional[float] = None,
                  gt_key: str = 'gt_img',
                  pred_key: str = 'pred_img',
@@ -148,6 +168,7 @@ class SPNInpaintingMetric(BaseMetric):
                  lpips_cfg: Optional[dict] = None,
                  output_dir: Optional[str] = None,
                  save_results: bool = True,
+                 save_images_dir: Optional[str] = None,
                  dataset_name: Optional[str] = None,
                  device: Optional[str] = None,
                  collect_device: str = 'cpu',
@@ -172,6 +193,11 @@ class SPNInpaintingMetric(BaseMetric):
                              "('floor' or 'round'), got None")
         self.quantize = quantize
         self.composite = (compat == 'spn') if composite is None else composite
+        if mask_threshold not in ('model', None):
+            raise ValueError("mask_threshold: expected 'model' (the binarised "
+                             'mask the model saw) or None (the raw mask file, '
+                             f'no threshold), got {mask_threshold!r}')
+        self.mask_threshold = mask_threshold
         self.mae_scaling = float((1. if compat == 'spn' else 100.
                                   ) if mae_scaling is None else mae_scaling)
         self.gt_key, self.pred_key, self.mask_key = gt_key, pred_key, mask_key
@@ -181,6 +207,8 @@ class SPNInpaintingMetric(BaseMetric):
         self.channel_order = channel_order.upper()
         self.output_dir = output_dir
         self.save_results = save_results
+        self.writer = (None if save_images_dir is None else PredictionWriter(
+            save_images_dir))
         self.dataset_name = dataset_name
         self.device = torch.device(
             device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -206,6 +234,7 @@ class SPNInpaintingMetric(BaseMetric):
         # LPIPS
         self.lpips_cfg = None if lpips_cfg is None else dict(lpips_cfg)
         self.lpips: Optional[nn.Module] = None
+        self.lpips_spatial: Optional[nn.Module] = None
         if self.lpips_cfg is not None:
             unknown = set(self.lpips_cfg) - {
                 'net', 'backbone_path', 'linear_path', 'smoke'
@@ -213,6 +242,8 @@ class SPNInpaintingMetric(BaseMetric):
             if unknown:
                 raise ValueError(f'lpips_cfg: unknown keys {sorted(unknown)}')
             self.lpips = build_lpips(**self.lpips_cfg).to(self.device)
+            self.lpips_spatial = build_lpips(
+                **self.lpips_cfg, spatial=True).to(self.device)
         self._real_cache: Optional[Dict[int, np.ndarray]] = None
         self._cache_checked = False
         self._warned: set = set()
@@ -345,6 +376,16 @@ class SPNInpaintingMetric(BaseMetric):
                 ds.get('gt_img_output_channel_order')
                 or self.channel_order).upper()
 
+            if self.mask_threshold is None and self.composite:
+                if not meta['mask_path']:
+                    raise KeyError(
+                        'SPNInpaintingMetric: mask_threshold=None needs the '
+                        "sample's 'mask_path' (PackInputs(meta_keys=[..., "
+                        "'mask_path']))")
+                comp_mask = read_raw_mask(meta['mask_path'],
+                                          gt.shape[-2:])[None]
+            else:
+                comp_mask = mask.numpy()
             gt_np = gt.numpy()
             gt_eval = quantize_img(gt_np, self.quantize) if self.quantize \
                 else gt_np
@@ -352,7 +393,9 @@ class SPNInpaintingMetric(BaseMetric):
             for k in range(preds.shape[0]):
                 p = preds[k]
                 if self.composite:
-                    p_np = composite_img(p, gt_np, mask)
+                    p_np = composite_img(
+                        p, gt_np, comp_mask,
+                        binarize=self.mask_threshold is not None)
                 else:
                     p_np = p.numpy()
                 if self.quantize:
@@ -370,6 +413,10 @@ class SPNInpaintingMetric(BaseMetric):
                 fakes.append(p_np)
             psnrs = [s['PSNR'] for s in scores]
             best = int(np.argmax(psnrs))
+            if self.writer is not None:
+                self.writer.write(
+                    self._feat_key(meta), fakes, best, gt_eval,
+                    comp_mask if self.composite else mask.numpy(), order)
             res = dict(
                 meta,
                 ratio=ratio,
@@ -381,14 +428,17 @@ class SPNInpaintingMetric(BaseMetric):
                 mae=[s['MAE'] for s in scores],
                 capped=[bool(s['capped']) for s in scores],
                 lpips_div=None,
+                lpips_div_hole=None,
                 real_feat=None,
                 fake_feats=None)
             if self.lpips is not None and len(scores) > 1:
                 samples = torch.stack([
                     self._to_rgb01(f.astype(np.float64), order) for f in fakes
                 ]).to(self.device)
-                res['lpips_div'] = lpips_hole_diversity(
-                    self.lpips, samples, mask[0].to(self.device))
+                res['lpips_div'] = lpips_pairwise_diversity(
+                    self.lpips, samples)
+                res['lpips_div_hole'] = lpips_hole_diversity(
+                    self.lpips_spatial, samples, mask[0].to(self.device))
             elif len(scores) > 1 and self.lpips_cfg is None:
                 self._warn_once(
                     'lpips', 'SPNInpaintingMetric: K > 1 samples but '
@@ -473,6 +523,8 @@ class SPNInpaintingMetric(BaseMetric):
                 if self.lpips is not None:
                     out[f'{name}/LPIPS_div'] = _mean(
                         [r['lpips_div'] for r in rs])
+                    out[f'{name}/LPIPS_div_hole'] = _mean(
+                        [r['lpips_div_hole'] for r in rs])
                 if self.inception is not None:
                     real = [r['real_feat'] for r in rs]
                     fake = [f for r in rs for f in r['fake_feats']]
@@ -493,6 +545,11 @@ class SPNInpaintingMetric(BaseMetric):
         print_log('\n' + table, 'current')
         if self.save_results:
             self._save(out, results, names + [ALL_BUCKET], mhash)
+        if self.writer is not None:
+            self._write_per_image_csv(
+                osp.join(self.writer.out_dir, 'per_image.csv'), results)
+            self.writer.write_readme(self._settings(mhash, len(results)),
+                                     k_max)
         return out
 
     @staticmethod
@@ -580,17 +637,7 @@ class SPNInpaintingMetric(BaseMetric):
             stem += f'_{self.prefix}'.replace('/', '_')
         stem += f'_{self.compat}_{mhash[:8]}'
         summary = dict(
-            dataset=self._name(),
-            compat=self.compat,
-            manifest_hash=mhash,
-            num_images=len(results),
-            bucket_edges=list(self._edges()),
-            psnr_cap=self.psnr_cap,
-            quantize=self.quantize,
-            composite=self.composite,
-            mae_scaling=self.mae_scaling,
-            fid_weights_sha1=(None if self.inception is None else
-                              self.inception.weights_sha1),
+            self._settings(mhash, len(results)),
             metrics={
                 k: (None if isinstance(v, float) and math.isnan(v) else v)
                 for k, v in out.items()
@@ -605,12 +652,37 @@ class SPNInpaintingMetric(BaseMetric):
             for row in self._rows(out, cols):
                 w.writerow(row)
         ppath = osp.join(out_dir, stem + '_per_image.csv')
+        self._write_per_image_csv(ppath, results)
+        self.saved_files = [jpath, cpath, ppath]
+        print_log(
+            f'SPNInpaintingMetric: results (manifest {mhash}) saved to '
+            f'{jpath}, {cpath}, {ppath}', 'current')
+
+    def _settings(self, mhash: str, n: int) -> dict:
+        """The evaluation settings recorded with saved results."""
+        return dict(
+            dataset=self._name(),
+            compat=self.compat,
+            manifest_hash=mhash,
+            num_images=n,
+            bucket_edges=list(self._edges()),
+            psnr_cap=self.psnr_cap,
+            quantize=self.quantize,
+            composite=self.composite,
+            mask_threshold=self.mask_threshold,
+            mae_scaling=self.mae_scaling,
+            fid_weights_sha1=(None if self.inception is None else
+                              self.inception.weights_sha1))
+
+    def _write_per_image_csv(self, ppath: str, results: List[dict]) -> None:
+        """One row per image: metadata, best-of-K scores, every PSNR."""
+        os.makedirs(osp.dirname(osp.abspath(ppath)), exist_ok=True)
         with open(ppath, 'w', newline='', encoding='utf-8') as f:
             w = csv.writer(f)
             w.writerow([
                 'manifest_idx', 'sample_idx', 'gt_path', 'mask_path',
                 'hole_ratio', 'bucket', 'K', 'best', 'PSNR', 'SSIM', 'MAE',
-                'PSNR_capped', 'LPIPS_div', 'PSNR_all'
+                'PSNR_capped', 'LPIPS_div', 'PSNR_all', 'LPIPS_div_hole'
             ])
             for r in results:
                 b = r['best']
@@ -625,9 +697,7 @@ class SPNInpaintingMetric(BaseMetric):
                     repr(r['mae'][b] * self.mae_scaling),
                     int(r['capped'][b]),
                     '' if r['lpips_div'] is None else repr(r['lpips_div']),
-                    ' '.join(repr(p) for p in r['psnr'])
+                    ' '.join(repr(p) for p in r['psnr']),
+                    '' if r.get('lpips_div_hole') is None else repr(
+                        r['lpips_div_hole'])
                 ])
-        self.saved_files = [jpath, cpath, ppath]
-        print_log(
-            f'SPNInpaintingMetric: results (manifest {mhash}) saved to '
-            f'{jpath}, {cpath}, {ppath}', 'current')

@@ -267,6 +267,7 @@ def test_pluralistic_best_of_k_mean_of_k_and_diversity(tmp_path):
     assert abs(res['All/PSNR_meanK'] - np.mean(mean_psnr)) < 1e-6
     assert res['All/PSNR'] > res['All/PSNR_meanK']
     assert res['All/LPIPS_div'] > 0
+    assert np.isfinite(res['All/LPIPS_div_hole'])
     assert 'best-of-3 by PSNR' in metric.last_table
     with open(metric.saved_files[2]) as f:
         rows = list(csv.DictReader(f))
