@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Packaging for spn_mm (OpenMMLab style).
 
 Requirements are read from ``requirements/``; ``configs/`` and ``tools/`` are

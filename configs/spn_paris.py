@@ -1,5 +1,5 @@
 # Deterministic SPN on Paris StreetView (paper Sec. 4 / Table 1), the
-# authors' training code and schedule (spn_reference.md §4.3): 75 epochs
+# authors' training code and schedule (configs/README.md): 75 epochs
 # over the full training list (the official det dataset's `__len__ = 100` is
 # a debugging leftover, configs/README.md), lr 1e-4 for epochs 1-50 and 1e-5
 # from epoch 51 (G and D), prior loss for epochs 1-70 only, batch 4 per GPU

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """spn_mm: SPN (Semantic Pyramid Network) inpainting for OpenMMLab / mmagic.
 
 Importing this package

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """spn_mm registers everything into mmagic's registries (scope ``mmagic``).
 
 Configs use ``default_scope='mmagic'`` with

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 __version__ = '0.1.0'
 
 

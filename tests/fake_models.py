@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Test-only models with known outputs, for metric checks through
 tools/test.py (imported via a config's ``custom_imports``; ``tests`` must be
 on PYTHONPATH)."""

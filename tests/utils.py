@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Helpers shared by the test-suite: tiny datasets and running the tools."""
 import os
 import os.path as osp

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Inpaint your own images with a trained (or converted official) SPN.
 
 Single image::

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Build the embedded demo dataset from photos that scikit-image ships.
 
 No download: scikit-image bundles a dozen colour photographs. Train and val

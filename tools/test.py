@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
 
 Same command line as mmagic's ``tools/test.py``, with spn_mm's stack fixes

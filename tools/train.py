@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Train an SPN (or any mmagic) model: ``python tools/train.py CONFIG``.
 
 Same command line as mmagic's ``tools/train.py``. On top of it: ``import

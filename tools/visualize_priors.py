@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Visualise what an SPN learned (paper Fig. 10-12) on one image.
 
 ::

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Table 3 row 1 and Fig. 7 "w/o Prior Pyramid" (Paris
 # StreetView, deterministic): only the coarsest prior S_prior^L (64x64 for a
 # 256 input) is learned and distilled (TResNet-L layer2, 152 channels). It

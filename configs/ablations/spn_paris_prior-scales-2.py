@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Table 3 row 2 (Paris StreetView, deterministic): priors at
 # 64x64 and 128x128 (teacher layer1 76 ch, layer2 152 ch); the 256 generator
 # level uses the 128 prior nearest-up-sampled.

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Table 3 row 3 = SPN (Paris StreetView, deterministic): the
 # full pyramid 64/128/256 (teacher layer2/layer1/stem, [76, 76, 152] fine ->
 # coarse). Identical to configs/spn_paris.py; kept so the table has one

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Table 4 row 3 (Paris StreetView, deterministic):
 # 12 SPADE ResBlocks at the smallest scale of the image generator.
 # Generator parameters (learner + heads + image generator): 62,506,291.

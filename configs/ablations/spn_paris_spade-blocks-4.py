@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Table 4 row 1 (Paris StreetView, deterministic):
 # 4 SPADE ResBlocks at the smallest scale of the image generator.
 # Generator parameters (learner + heads + image generator): 38,898,995.

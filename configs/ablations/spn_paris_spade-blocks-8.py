@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Table 4 row 2 = SPN (Paris StreetView, deterministic;
 # identical to configs/spn_paris.py):
 # 8 SPADE ResBlocks at the smallest scale of the image generator.

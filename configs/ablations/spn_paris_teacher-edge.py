@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Teacher ablation, paper Fig. 8 / Fig. 9 "SPN w/ edge" (Paris StreetView,
 # deterministic): Canny-like binary edge maps of the full image at every
 # pyramid level (1 channel each) replace the ASL features, as in

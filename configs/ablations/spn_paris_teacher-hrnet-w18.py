@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Teacher ablation, paper Fig. 8 "HRNet" (Paris StreetView, deterministic):
 # the mmsegmentation HRNetV2-W18 + FCN segmenter trained on ADE20K replaces
 # the ASL TResNet-L. Same teacher as configs/_base_/teachers/hrnet_w18_seg.py

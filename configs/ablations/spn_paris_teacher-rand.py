@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Teacher ablation, paper Fig. 9 "SPN w/ rand" (Paris StreetView,
 # deterministic): the ASL teacher's architecture (TResNet-L cut after layer2,
 # same taps, [76, 76, 152]) with random weights drawn from `init_seed`, so

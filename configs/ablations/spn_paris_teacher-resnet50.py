@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Teacher ablation (paper Sec. 4.4.2 / Fig. 8 family; Paris StreetView,
 # deterministic): an ImageNet-1k mmpretrain ResNet-50 replaces the ASL
 # TResNet-L. Same teacher as configs/_base_/teachers/resnet50_in1k.py (stem

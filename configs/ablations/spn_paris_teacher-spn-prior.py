@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Teacher ablation after paper Table 5 "w/ S_prior^L" (Paris StreetView,
 # deterministic): the distillation targets are the pre-head prior pyramid
 # (64@256, 128@128, 256@64) of the learner of an SPN trained on Places2

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Fig. 7 "w/o SPADE" (Paris StreetView, deterministic): every
 # SPADE-conditioned block of the image generator receives
 # concat(features, prior) instead (F_dec^L = concat(F_enc^L, S_prior^L),

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Ablation, paper Fig. 7 "w/o ASL" (Paris StreetView, deterministic): no
 # pretext teacher and no prior distillation loss. The prior learner is still
 # built and trained end-to-end through the image losses; its distillation

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Mixing example (a): SPN's semantic prior learner + prior distillation loss
 # inside mmagic's AOT-GAN (Zeng et al., TVCG 2022), trained on Places2 at 256
 # with SPN's data pipeline, teacher and optimiser recipe.

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Mixing example (b): an mmagic discriminator and GAN loss inside SPN.
 # configs/spn_places2.py with mmagic's SoftMaskPatchDiscriminator (AOT-GAN's
 # spectral-norm PatchGAN; its init crash, mmagic#2109, is fixed at

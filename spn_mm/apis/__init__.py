@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Inference APIs: :class:`SPNInpainter` and its building blocks."""
 from .hd_strategy import HD_STRATEGIES, HDPlan, required_multiple
 from .image_io import (HOLE_CONVENTIONS, SPNMaskWarning, binarize_mask,

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Running SPN on images of any size ("HD strategies").
 
 SPN needs image sides that are multiples of 4 (deterministic) or 32
@@ -37,7 +36,7 @@ DEFAULT_RESIZE_LIMIT = 512
 
 
 def required_multiple(generator: nn.Module) -> int:
-    """Side multiple an SPN generator needs, derived from the model.
+    """Side multiple an SPN generator needs: its ``size_divisor``.
 
     4 for the deterministic generator (two stride-2 convs in the image
     encoder, and the 2x prior learner has three); with a variational prior
@@ -49,10 +48,7 @@ def required_multiple(generator: nn.Module) -> int:
     Returns:
         int: The multiple.
     """
-    variational = getattr(generator, 'variational', None)
-    if variational is None:
-        return 4
-    return 4 * 2**int(variational.num_downsamples)
+    return int(generator.size_divisor)
 
 
 def _round_up(x: int, m: int) -> int:

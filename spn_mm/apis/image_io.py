@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Reading user images and masks for SPN inference.
 
 Images become (H, W, 3) ``uint8`` RGB arrays; masks become (H, W) ``bool``

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """High-level SPN inference on user photos: :class:`SPNInpainter`."""
 import contextlib
 import os
@@ -122,7 +121,7 @@ class SPNInpainter:
     @property
     def is_probabilistic(self) -> bool:
         """Whether the model samples (variational prior)."""
-        return getattr(self.generator, 'variational', None) is not None
+        return bool(self.generator.is_probabilistic)
 
     # ------------------------------------------------------------------ #
     # preparation
@@ -378,16 +377,16 @@ class SPNInpainter:
         # One pass with K samples so that sample k equals the k-th output of
         # inpaint(num_samples=K, seed=seed).
         with flush_denormal(self.device):
-            res = gen._run(
+            res = gen.forward_features(
                 masked,
                 msk,
                 num_samples=num_samples,
                 seed=seeds,
                 sample=sample)
-        k = res['num_samples']
-        priors = [[p[s:s + 1].cpu() for p in res['priors']] for s in range(k)]
-        feat_dec = [res['feat_dec'][s:s + 1].cpu() for s in range(k)]
-        raw = self.to_uint8_range(res['out'])
+        k = res.num_samples
+        priors = [[p[s:s + 1].cpu() for p in res.priors] for s in range(k)]
+        feat_dec = [res.feat_dec[s:s + 1].cpu() for s in range(k)]
+        raw = self.to_uint8_range(res.out)
         net_img = plan.net_image
         outputs = []
         for s in range(k):
@@ -412,9 +411,9 @@ class SPNInpainter:
             mask=plan.net_mask,
             valid=plan.scaled_shape,
             priors=priors,
-            feat_enc=res['feat_enc'].cpu(),
+            feat_enc=res.feat_enc.cpu(),
             feat_dec=feat_dec,
-            prior_enc=res['fused'].cpu(),
+            prior_enc=res.prior_enc.cpu(),
             outputs=outputs,
             teacher=teacher,
             num_samples=k)

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Build an SPN model for inference and load a trained/converted checkpoint.
 
 Inference needs the generator only. :func:`build_inference_model` therefore

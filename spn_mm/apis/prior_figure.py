@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Figures of what SPN learned (paper Fig. 10-12) from
 :meth:`SPNInpainter.extract_features` outputs.
 

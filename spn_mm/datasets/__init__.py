@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .manifest_utils import (build_manifest, load_manifest, manifest_hash,
                              pair_indices, verify_manifest, write_manifest)
 from .mask_utils import (DEFAULT_BUCKET_EDGES, assign_bucket, binarize_mask,

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Evaluation manifests: fixed, checksummed (image, mask) pairs.
 
 File format (JSON lines, UTF-8, ``\\n`` line ends). The first line is

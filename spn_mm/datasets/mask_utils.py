@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Mask helpers shared by the transforms, the manifest tool and the metric.
 
 Convention everywhere in spn_mm: a mask is an ``(H, W, 1)`` ``uint8`` array

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Dataset reading an evaluation manifest of fixed (image, mask) pairs."""
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union

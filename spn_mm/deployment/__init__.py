@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Deployment helpers (ONNX export of the SPN inference generator)."""
 from .onnx_export import (SPNOnnxWrapper, check_onnx_parity, example_inputs,
                           export_onnx, latent_shape, seeded_noise)

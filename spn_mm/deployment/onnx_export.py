@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """ONNX export of the SPN inference generator with an onnxruntime check.
 
 The exported graph (:class:`SPNOnnxWrapper`) takes
@@ -41,9 +40,9 @@ from torch import Tensor
 class SPNOnnxWrapper(nn.Module):
     """Inference path of an :class:`SPNGenerator` with explicit noise.
 
-    Mirrors ``SPNGenerator._run`` for one sample: official [0, 1]
-    convention, holes filled with 1.0, 2x nearest view for the prior
-    learner, variational prior (if any) sampled as ``mu + noise * sigma``.
+    ``SPNGenerator.forward_features`` for one sample with the noise as an
+    explicit input: the variational prior (if any) is sampled as
+    ``mu + noise * sigma``.
 
     Args:
         generator (nn.Module): A trained :class:`SPNGenerator` (eval mode).
@@ -52,8 +51,7 @@ class SPNOnnxWrapper(nn.Module):
     def __init__(self, generator: nn.Module) -> None:
         super().__init__()
         self.generator = generator
-        self.probabilistic = getattr(generator, 'variational',
-                                     None) is not None
+        self.probabilistic = bool(generator.is_probabilistic)
 
     def forward(self,
                 image: Tensor,
@@ -71,33 +69,23 @@ class SPNOnnxWrapper(nn.Module):
             tuple[Tensor, Tensor]: ``raw`` and ``inpainted`` (B, 3, H, W)
             in [-1, 1].
         """
-        gen = self.generator
         if self.probabilistic != (noise is not None):
             raise ValueError('SPNOnnxWrapper: `noise` must be given iff the '
                              'generator is probabilistic')
         masked = image * (1. - mask)
-        x01, mask, learner_in = gen._prepare(masked, mask)
-        feat_enc = gen.image_generator.encode(x01, mask)
-        fused, skips = gen.prior_learner.encode(learner_in)
-        extra = None
-        if self.probabilistic:
-            dist = gen.variational.distribution(fused)
-            z = dist.loc + noise * dist.scale
-            extra = gen.variational.decode(z)
-        priors, _ = gen.prior_learner.decode(fused, skips, extra)
-        out01 = gen.image_generator.decode(feat_enc, priors)['out']
-        raw = 2. * out01 - 1.
+        raw = self.generator.forward_features(
+            masked, mask, num_samples=1, noise=noise).out
         return raw, raw * mask + masked * (1. - mask)
 
 
 def latent_shape(generator: nn.Module, height: int,
                  width: int) -> Optional[Tuple[int, int, int]]:
     """(latent, h', w') of the noise input, or None (deterministic)."""
-    var = getattr(generator, 'variational', None)
-    if var is None:
+    if not generator.is_probabilistic:
         return None
-    div = 4 * 2**int(var.num_downsamples)
-    return int(var.latent_channels), height // div, width // div
+    div = generator.size_divisor
+    return (int(generator.variational.latent_channels), height // div,
+            width // div)
 
 
 def seeded_noise(generator: nn.Module, seeds: Sequence[int], height: int,
@@ -116,12 +104,7 @@ def seeded_noise(generator: nn.Module, seeds: Sequence[int], height: int,
     shape = latent_shape(generator, height, width)
     if shape is None:
         raise ValueError('seeded_noise: the generator is deterministic')
-    out = []
-    for seed in seeds:
-        gen = torch.Generator(device='cpu')
-        gen.manual_seed(int(seed))
-        out.append(torch.randn((1, ) + shape, generator=gen)[0])
-    return torch.stack(out)
+    return generator.variational.seeded_noise(seeds, 1, shape)
 
 
 def example_inputs(generator: nn.Module,

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .fid import (SPNFIDInception, frechet_distance,
                   frechet_distance_from_features)
 from .fid_folders import folder_features, folder_fid, list_images

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """FID pieces: an Inception-V3 pool3 extractor with local weights and the
 Fréchet distance with a small-sample path.
 

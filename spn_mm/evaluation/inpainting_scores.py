@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Per-image inpainting scores in two conventions.
 
 ``spn`` -- the official SPN evaluation (``det/eval_final.py``):

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """LPIPS built from local weights, and the diversity scores of K samples.
 
 :func:`build_lpips` is ``lpips.LPIPS`` (v0.1) itself with the torchvision

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from . import archs, editors, losses, teachers  # noqa: F401
 from .archs import *  # noqa: F401,F403
 from .editors import *  # noqa: F401,F403

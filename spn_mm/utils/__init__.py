@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .collect_env import collect_env
 from .patches import apply_patches
 

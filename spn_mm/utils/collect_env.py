@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Environment report: versions of the OpenMMLab stack and mmcv-ops status."""
 import importlib
 import importlib.metadata as md

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Parameters, FLOPs and latency of an SPN model (paper Table 6).
 
 Everything is counted on the real modules built from the config:
@@ -267,7 +266,7 @@ def complexity_report(config: Union[str, Config, dict],
     report = OrderedDict(
         config=config if isinstance(config, str) else '<config object>',
         input_shape=[batch, 3, shape[0], shape[1]],
-        probabilistic=getattr(gen, 'variational', None) is not None,
+        probabilistic=bool(gen.is_probabilistic),
         params=parameter_breakdown(gen, disc),
         heads_counted_in_prior_learner=True,
         flops=flops,

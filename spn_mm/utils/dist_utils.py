@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Distributed set-up that also works on CPU-only machines.
 
 mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Fixes for known bugs of the pinned stack, applied at ``import spn_mm``.
 
 They live here (not in tools/) so that every config with

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .prior_maps import (canonical_labels, colorize_labels, kmeans_labels,
                          kmeans_prior_map, kmeans_prior_maps, match_labels)
 

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """K-means visualisation of SPN prior maps (paper Fig. 10).
 
 The official ``Kmeans_map`` clusters the pixels of one (C, H, W) feature map

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Tiny-width copy of configs/mixing/aot-gan_spn-prior_places2.py for CPU
 # tests on generated 64x64 data: same classes, reduced AOT host and prior
 # learner, the weight-free edge teacher, 2 iterations.

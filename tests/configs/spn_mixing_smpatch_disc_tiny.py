@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Tiny-width copy of configs/mixing/spn_places2_smpatch-disc_lsgan.py for CPU
 # tests on generated 64x64 data: SPN with mmagic's SoftMaskPatchDiscriminator
 # and lsgan GANLoss, reduced widths, the weight-free edge teacher.

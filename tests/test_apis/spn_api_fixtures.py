@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Tiny SPN checkpoints and photos for the inference API / tool tests.
 
 Checkpoints are made here from the tiny test configs (random weights), like

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Shared helpers of the config tests: listing, tiny-width copies, batches."""
 import copy
 import glob

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Ablation configs (paper Tables 3-5, Figs. 7-9): builds and tiny steps."""
 import os.path as osp
 import sys

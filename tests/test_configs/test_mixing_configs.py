@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Mixing examples: SPN's prior in AOT-GAN, mmagic's D/loss in SPN."""
 import copy
 import os.path as osp

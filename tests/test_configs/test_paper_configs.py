@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Paper configs: full-width builds, tiny train/test steps, the recipe."""
 import os.path as osp
 
@@ -22,7 +21,7 @@ PAPER_GENERATOR_PARAMS = {
 }
 
 # loop unit, length, LR milestone (x0.1 after it), prior loss used up to
-# (spn_reference.md §4.3; iteration counts of Places2/CelebA are our
+# (configs/README.md; iteration counts of Places2/CelebA are our
 # assumption, configs/README.md "Training schedules"; global batch 8 = 4 per
 # GPU x 2 GPUs)
 SCHEDULES = {
@@ -162,7 +161,7 @@ def _flat(d, prefix=''):
 
 @pytest.mark.parametrize('name', PAPER_CONFIGS)
 def test_paper_configs_use_the_official_losses(name):
-    """The defaults are the authors' code (spn_reference.md §4.1/4.2)."""
+    """The defaults are the authors' code (configs/README.md)."""
     m = load(name).model
     assert m.disc_input_range == (0., 1.)
     assert (m.loss_rec.loss_weight, m.loss_rec.hole_weight) == (10., 2.)

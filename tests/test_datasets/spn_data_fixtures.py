@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Tiny on-disk datasets in the documented layouts (docs/datasets.md).
 
 Images are crops of scikit-image's bundled photographs, so the metric tests

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Every dataset `_base_` config builds its datasets on a tiny folder in the
 documented layout (docs/datasets.md) and runs its pipelines on one sample."""
 import importlib.util
@@ -180,8 +179,8 @@ def test_procedural_switch(layouts, monkeypatch):
 def test_teacher_sees_the_original_photo_resized_to_512_and_flipped(
         layouts, monkeypatch):
     """Official teacher input: cv2.resize(original RGB, (512, 512)), flipped
-    together with the 256 training image and the mask (spn_reference.md §3,
-    §6); SPNInpaintor hands exactly that view (in [0, 1]) to the teacher."""
+    together with the 256 training image and the mask (configs/README.md);
+    SPNInpaintor hands exactly that view (in [0, 1]) to the teacher."""
     import cv2
     import torch
     from mmagic.structures import DataSample

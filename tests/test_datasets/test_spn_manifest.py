@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 import hashlib
 import json
 import os.path as osp

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Issue-4 acceptance: the bucketed metric through tools/test.py."""
 import glob
 import json

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/dataset_converters: manifests, file lists, split tool, checker."""
 import hashlib
 import importlib.util

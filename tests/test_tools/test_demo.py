@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The main job on the embedded demo data, shortened (few iterations)."""
 import json
 import os.path as osp

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """ONNX export of tiny det/prob SPN generators + onnxruntime parity.
 
 onnx and onnxruntime are test requirements: these tests never skip.

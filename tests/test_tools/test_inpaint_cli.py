@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/inpaint.py: single files, folders, CSV pairs, mask conventions,
 HD strategies, samples and error messages.
 

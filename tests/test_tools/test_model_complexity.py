@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/analysis/model_complexity.py and spn_mm.utils.complexity."""
 import json
 import os.path as osp

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The user's commands with the real (full-width) Places2 config on CPU."""
 import os.path as osp
 import sys

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Tests of the official SPN checkpoint converter.
 
 A synthetic official checkpoint is built from the official key/shape tables

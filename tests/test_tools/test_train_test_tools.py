@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/train.py, tools/test.py and CPU distributed training (SPN resume:
 test_spn_training_trust.py)."""
 import glob

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """tools/visualize_priors.py and the figure builder behind it."""
 import importlib.util
 import os

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The pinned stack imports and the stack fixes are active."""
 import importlib.metadata as md
 

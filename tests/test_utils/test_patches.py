@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Stack fixes applied at ``import spn_mm``."""
 import os.path as osp
 

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 import cv2
 import numpy as np
 import pytest

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Show that the demo model learned: trained vs untrained vs baselines.
 
 On the config's test manifest (every pair, in order) this compares

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Parameters, FLOPs and latency of an SPN config (paper Table 6 row).
 
 ::

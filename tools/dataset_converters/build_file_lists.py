@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Build the file lists the SPN dataset configs read, from each dataset's
 official archive layout (see docs/datasets.md).
 

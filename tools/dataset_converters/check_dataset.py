@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Report missing / corrupt images and masks with counts, before a run.
 
 Check what a dataset config points at (train list, test manifest and the

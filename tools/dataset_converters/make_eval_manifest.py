@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Make (or verify) a reproducible evaluation manifest of (image, mask) pairs.
 
 Make::

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Seeded train/test split of CelebA-HQ (no official split was published).
 
     python tools/dataset_converters/split_celebahq.py --root data/celebahq \

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Export an SPN generator to ONNX and check it against PyTorch.
 
 ::

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Convert an official SPN checkpoint (github.com/WendongZh/SPN) to spn_mm.
 
 Usage::

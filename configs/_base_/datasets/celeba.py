@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # CelebA (aligned & cropped, 178x218) for SPN. Paper preprocessing: centre
 # square crop (178x178) then resize to 256x256 (bilinear).
 # Layout and preparation: docs/datasets.md#celeba.

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # CelebA-HQ (30,000 faces, 1024x1024) for SPN, resized to 256x256 (bilinear;
 # the official probabilistic test script resized with nearest instead --
 # set test_dataloader.dataset.pipeline.1.interpolation='nearest' to mimic it).

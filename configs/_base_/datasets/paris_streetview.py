@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Paris StreetView for SPN: 14,900 training and 100 test photographs
 # (936x537), resized to 256x256 ignoring the aspect ratio (paper and official
 # code). Layout and preparation: docs/datasets.md#paris-streetview.

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Places2 (Places365-Standard, "small" 256x256 images) for SPN.
 # Layout and preparation: docs/datasets.md#places2.
 #   train: the 1.8M Places365-Standard training images (meta/train.txt)

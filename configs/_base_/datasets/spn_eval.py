@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Evaluation protocol shared by every SPN dataset config (no dataset paths
 # here). One SPNInpaintingMetric reports MAE / PSNR / SSIM (and FID) per
 # mask-ratio bucket (0-0.2, 0.2-0.4, 0.4-0.6, All; taken from the manifest)

@@ -1,7 +1,6 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Shared data side of the SPN dataset configs (places2.py, celeba.py,
 # paris_streetview.py, celebahq.py override roots, lists and prefixes).
-# Official preprocessing (spn_reference.md §6): RGB; the photo is resized
+# Official preprocessing (configs/README.md): RGB; the photo is resized
 # straight from the file to 256x256 (bilinear, aspect ratio ignored) for the
 # generator and to 512x512 with cv2 (bilinear) for the teacher
 # (`SPNTeacherView` -> `teacher_img`); image, teacher view and mask are

@@ -1,5 +1,5 @@
-# Deterministic SPN exactly as the authors' training code (spn_reference.md
-# §4.1): official generator (50,702,643 params incl. distillation heads) and
+# Deterministic SPN exactly as the authors' training code
+# (configs/README.md): official generator (50,702,643 params incl. distillation heads) and
 # D (2,763,776 params, spectral norm, no biases). G loss =
 #   1 * nsgan(D(pred01)) + 10 * mean(|pred01 - gt01| (1 + 2M))
 #   + FM_w * sum_l mean(|p_l - t_l| (1 + 3M_l))

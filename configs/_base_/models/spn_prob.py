@@ -1,5 +1,5 @@
-# Probabilistic SPN exactly as the authors' training code (spn_reference.md
-# §4.2): variational prior between S_enc^L and S_prior^L, 2 samples per input
+# Probabilistic SPN exactly as the authors' training code
+# (configs/README.md): variational prior between S_enc^L and S_prior^L, 2 samples per input
 # in training, hinge D with instance norm. Generator 68,512,883 params, D
 # 2,763,841. G loss on [0, 1] images (D sees [0, 1] too):
 #   1 * hinge + 10 * L1(1 + 2M) + FM_w * prior + 0.05 * mean KL(N(0,I) || q)

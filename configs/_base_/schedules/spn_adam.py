@@ -1,4 +1,4 @@
-# Official optimiser (spn_reference.md §4.3): Adam(betas=(0.0, 0.9)) for G
+# Official optimiser (configs/README.md): Adam(betas=(0.0, 0.9)) for G
 # and D, lr 1e-4, no weight decay, no clipping; 1 D step then 1 G step per
 # iteration. The schedule (loop, LR decay) comes from spn_iters.py (Places2,
 # CelebA: no official epoch counts) or spn_epochs.py (the authors' epochs).

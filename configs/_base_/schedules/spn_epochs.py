@@ -1,4 +1,4 @@
-# The authors' epoch schedule (spn_reference.md §4.3): an epoch is one pass
+# The authors' epoch schedule (configs/README.md): an epoch is one pass
 # over the full training list; epochs 1-50 at lr 1e-4, from epoch 51 at 1e-5
 # (G and D). prob: 70 epochs (the default here), det Paris: 75. The prior
 # loss cut is default_hooks.prior_loss (PriorLossScheduleHook.until_epoch).

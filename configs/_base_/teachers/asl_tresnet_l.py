@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # The paper's teacher: ASL TResNet-L (OpenImages, multi-label), cut after
 # layer2 (2,578,192 parameters). Taps at a 2x (512) view of a 256 image:
 # stem (body.conv1) 76@128 -> nearest-up-sampled to 256, layer1 76@128,

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # "SPN w/ edge" (paper Sec. 4.4.2): Canny-like binary edge maps of the full
 # image at every pyramid level (1 channel each). No weights.
 teacher = dict(

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # mmsegmentation HRNetV2-W18 + FCN head (ADE20K semantic segmentation)
 # teacher, the paper's "HRNet" ablation (Sec. 4.4.2). Built under
 # `_scope_='mmseg'` with plain BN (no SyncBN), no data preprocessor and no

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # "SPN w/ rand" (paper Sec. 4.4.2): the ASL teacher's architecture (TResNet-L
 # cut after layer2, same taps) with random weights drawn from `init_seed`,
 # so targets are identical after a resume/rebuild. No weights to supply.

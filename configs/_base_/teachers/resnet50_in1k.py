@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # mmpretrain ResNet-50 (ImageNet-1k) teacher. Taps at a 2x (512) view of a
 # 256 image: stem `relu` (after conv1/bn1, before the max-pool, stride 2)
 # 64@256, `layer1` (stride 4) 256@128, `layer2` (stride 8) 512@64; layer3/4

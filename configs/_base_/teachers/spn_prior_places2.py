@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 # Table 5 "w/ S_prior^L": the pre-head prior pyramid of an SPN model
 # pre-trained on Places2 as distillation target (channels 64/128/256 for the
 # official learner). The learner sees the full image with an all-zero mask

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .masks import (SPNIrregularMask, SPNLoadMaskFromSet, SPNLoadPairedMask,
                     SPNRandomIrregularMask, generate_irregular_mask)
 from .teacher_view import SPNTeacherView

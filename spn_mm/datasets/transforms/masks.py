@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Mask transforms: procedural irregular strokes, the NVIDIA irregular mask
 set, and the manifest-paired test mask.
 

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .spn_inpainting_metric import SPNInpaintingMetric
 
 __all__ = ['SPNInpaintingMetric']

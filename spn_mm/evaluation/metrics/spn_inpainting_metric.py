@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Mask-ratio-bucketed inpainting metric (MAE / PSNR / SSIM / FID / LPIPS).
 
 Works in mmagic's ``MultiValLoop`` / ``MultiTestLoop`` (it implements

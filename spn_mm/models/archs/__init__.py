@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .spn_patch_disc import SPNPatchDiscriminator
 from .spn_prob_disc import SPNProbDiscriminator
 

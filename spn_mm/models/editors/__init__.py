@@ -1,3 +1,2 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .spn import *  # noqa: F401,F403
 from .spn_mixing import *  # noqa: F401,F403

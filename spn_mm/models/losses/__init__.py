@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """SPN losses.
 
 Adversarial losses are **not** re-implemented: mmagic's ``GANLoss``

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """VGG19-based losses of probabilistic SPN: perceptual and diversity.
 
 Both losses use the frozen VGG19 shared through

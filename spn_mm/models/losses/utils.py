@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Small helpers shared by the SPN losses."""
 from typing import Sequence
 

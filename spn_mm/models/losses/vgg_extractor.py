@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """One frozen VGG19 feature extractor shared by the SPN VGG losses.
 
 How sharing works

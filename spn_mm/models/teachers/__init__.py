@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .base_teacher import (BaseTeacher, exclude_teacher_from_ddp,
                            strip_teacher_keys)
 from .edge_teacher import EdgeTeacher

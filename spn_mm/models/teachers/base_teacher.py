@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Shared machinery of SPN's frozen distillation teachers.
 
 A teacher turns the **un-masked** ground-truth image (B, 3, H, W) in [-1, 1]

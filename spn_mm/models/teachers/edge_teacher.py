@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Weight-free edge-map targets ("SPN w/ edge", paper Sec. 4.4.2)."""
 import math
 from typing import List, Optional, Tuple

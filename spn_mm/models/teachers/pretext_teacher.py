@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Frozen pretext model tapped with forward hooks (SPN paper Sec. 3.1.1)."""
 import copy
 from functools import partial

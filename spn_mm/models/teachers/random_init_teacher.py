@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Randomly initialised pretext model ("SPN w/ rand", paper Sec. 4.4.2)."""
 from typing import Optional
 

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """A pre-trained SPN prior learner as teacher (paper Table 5)."""
 import copy
 from typing import List, Optional, Tuple

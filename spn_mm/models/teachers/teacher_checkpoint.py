@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Loading teacher weights from local files, with explicit key maps.
 
 Teachers never load weights while being built. :meth:`init_weights` (called

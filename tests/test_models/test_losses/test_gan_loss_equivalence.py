@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """mmagic's GANLoss reproduces the official SPN adversarial losses."""
 import torch
 import torch.nn.functional as F

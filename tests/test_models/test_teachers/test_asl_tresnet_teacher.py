@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """The paper's ASL TResNet-L teacher: structure, taps and ASL weights."""
 import os.path as osp
 import re
@@ -54,7 +53,7 @@ def _to_asl(timm_key: str) -> list:
 
 def test_parameter_count_and_pruning(teacher):
     n_params = sum(p.numel() for p in teacher.parameters())
-    assert n_params == 2_578_192  # spn_reference.md Sec. 2/3
+    assert n_params == 2_578_192  # the authors' truncated TResNet-L
     body = teacher.model.timm_model.body
     assert isinstance(body.layer3, torch.nn.Identity)
     assert isinstance(body.layer4, torch.nn.Identity)

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """PretextTeacher: taps, normalisation, freezing, weights, state dicts."""
 import os.path as osp
 from collections import OrderedDict

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from .official_converter import (convert_official_checkpoint,
                                  convert_official_state_dict,
                                  official_generator_cfg)
@@ -7,7 +6,8 @@ from .spade_generator import SPADEGenerator
 from .spn_blocks import (SPNRegionNorm, SPNResBlock, SPNResidualDenseBlock,
                          SPNShortcutResBlock, SPNSPADE, SPNSPADEResBlock,
                          SPNSPADEShortcutResBlock)
-from .spn_generator import SPNGenerator
+from .input_convention import learner_view, to_official
+from .spn_generator import SPNFeatures, SPNGenerator
 from .spn_inpaintor import SPNInpaintor
 from .variational_prior import VariationalPrior
 
@@ -15,6 +15,7 @@ __all__ = [
     'SPNRegionNorm', 'SPNSPADE', 'SPNSPADEResBlock',
     'SPNSPADEShortcutResBlock', 'SPNResBlock', 'SPNShortcutResBlock',
     'SPNResidualDenseBlock', 'SemanticPriorLearner', 'VariationalPrior',
-    'SPADEGenerator', 'SPNGenerator', 'SPNInpaintor', 'official_generator_cfg',
+    'SPADEGenerator', 'SPNGenerator', 'SPNFeatures', 'to_official',
+    'learner_view', 'SPNInpaintor', 'official_generator_cfg',
     'convert_official_state_dict', 'convert_official_checkpoint'
 ]

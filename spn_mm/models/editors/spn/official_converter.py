@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Convert the authors' released SPN checkpoints to spn_mm's SPNGenerator.
 
 Source: github.com/WendongZh/SPN (``SPN_determine`` = ``det``,

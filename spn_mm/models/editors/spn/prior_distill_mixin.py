@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Teacher + prior distillation plumbing shared by SPN and mixed models."""
 from typing import List, Optional
 

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -20,8 +19,8 @@ OFFICIAL_HEAD_CHANNELS = (76, 76, 152)
 class SemanticPriorLearner(BaseModule):
     """Multi-scale semantic prior learner of SPN (paper Sec. 3.1.1, Eq. 2-4).
 
-    Zhang et al., "Semantic Pyramid Network for Image Inpainting with
-    Multi-scale Semantic Priors" (Pattern Recognition 2023).
+    Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
+    Semantic Pyramid" (Pattern Recognition 2023).
 
     The learner works on a 2x view of the masked image: its input is
     ``cat([masked_img_2x, mask_2x])`` (B, 4, 2H, 2W), values in [0, 1] with

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -18,8 +17,8 @@ NUM_GENERATOR_LEVELS = 3
 class SPADEGenerator(BaseModule):
     """Fully context-aware image generator of SPN (Sec. 3.2, Eq. 7-9).
 
-    Zhang et al., "Semantic Pyramid Network for Image Inpainting with
-    Multi-scale Semantic Priors" (Pattern Recognition 2023).
+    Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
+    Semantic Pyramid" (Pattern Recognition 2023).
 
     Works in the official value convention: the input image is in [0, 1]
     with holes filled with 1.0 and the output is ``(tanh(y) + 1) / 2`` in

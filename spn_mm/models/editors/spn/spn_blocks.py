@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Building blocks of the SPN generator.
 
 All convolutions are plain ``nn.Conv2d`` with bias (the official generator

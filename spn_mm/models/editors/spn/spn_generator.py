@@ -1,23 +1,58 @@
-# Copyright (c) OpenMMLab. All rights reserved.
+"""SPNGenerator: the whole SPN network (paper Fig. 2), one public forward."""
 import copy
+from dataclasses import dataclass, fields
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
+from torch.distributions import Normal
 
 from spn_mm.registry import MODELS
+from .input_convention import learner_view, to_official
 
 SeedType = Optional[Union[int, Sequence[int]]]
+
+
+@dataclass
+class SPNFeatures:
+    """Everything one :meth:`SPNGenerator.forward_features` computes.
+
+    K samples are stacked on the batch as ``[all inputs s1; ...; all
+    inputs sK]`` (K = 1 for the deterministic model).
+
+    Attributes:
+        out (Tensor): (K*B, 3, H, W) raw prediction in [-1, 1].
+        out01 (Tensor): The same in the official [0, 1] range.
+        priors (list[Tensor]): Prior pyramid S^l fine -> coarse (K*B each).
+        distill (list[Tensor]): Distillation-head outputs fine -> coarse.
+        dist (Normal, optional): q(z | S_enc^L), batch B (probabilistic).
+        prior_enc (Tensor): The learner's fused features S_enc^L, batch B.
+        feat_enc (Tensor): F_enc^L, image features before the SPADE blocks,
+            batch B.
+        feat_dec (Tensor): F_dec^L, after them, batch K*B.
+        num_samples (int): K.
+    """
+    out: Tensor
+    out01: Tensor
+    priors: List[Tensor]
+    distill: List[Tensor]
+    dist: Optional[Normal]
+    prior_enc: Tensor
+    feat_enc: Tensor
+    feat_dec: Tensor
+    num_samples: int
+
+    def as_dict(self) -> Dict:
+        """Shallow ``{field: value}`` (tensors are not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @MODELS.register_module()
 class SPNGenerator(BaseModule):
     """SPN generator: semantic prior learner + image generator.
 
-    Zhang et al., "Semantic Pyramid Network for Image Inpainting with
-    Multi-scale Semantic Priors" (Pattern Recognition 2023), Fig. 2.
+    Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
+    Semantic Pyramid" (Pattern Recognition 2023), Fig. 2.
 
     Composes a :class:`SemanticPriorLearner`, an optional
     :class:`VariationalPrior` (probabilistic SPN) plugged between the
@@ -26,15 +61,17 @@ class SPNGenerator(BaseModule):
 
     Value conventions (``docs/interfaces.md``): inputs are mmagic's
     ``masked_img`` in [-1, 1] (holes 0) and ``mask`` (B, 1, H, W), 1 = hole.
-    Internally the official [0, 1] convention is used:
-    ``x01 = (masked_img + 1) / 2``, ``x01 = x01 * (1 - mask) + mask`` (holes
-    1.0, so the output never depends on pixel values inside the hole), and
-    the prior learner sees ``cat([x01, mask])`` nearest-up-sampled 2x. The
-    generator's ``(tanh + 1) / 2`` output is returned as ``2 * out01 - 1`` in
-    [-1, 1] (raw, not composited).
+    :meth:`prepare_inputs` converts them to the official convention
+    (:mod:`.input_convention`: [0, 1], holes 1.0, a nearest 2x view for the
+    prior learner). The ``(tanh + 1) / 2`` output is returned both as
+    ``out01`` and as ``out = 2 * out01 - 1`` in [-1, 1] (raw, not
+    composited).
 
-    H and W must be multiples of 4 (multiples of 32 with the official
-    variational prior).
+    H and W must be multiples of :attr:`size_divisor` (4; 32 with the
+    official variational prior).
+
+    Every forward goes through :meth:`forward_features`; :meth:`forward`
+    dispatches ``mode`` so that DDP wrappers see every call.
 
     Args:
         prior_learner (dict): Config of the prior learner. Its
@@ -98,17 +135,29 @@ class SPNGenerator(BaseModule):
         """Whether the variational prior is used."""
         return self.variational is not None
 
+    @property
+    def size_divisor(self) -> int:
+        """Image sides must be multiples of this (4, or ``4 * 2**n`` with a
+        variational prior of ``n`` down-samplings: official 32)."""
+        if self.variational is None:
+            return 4
+        return 4 * 2**int(self.variational.num_downsamples)
+
     # ------------------------------------------------------------------ #
-    # input handling
+    # the forward
     # ------------------------------------------------------------------ #
-    def _prepare(self, masked_img: Tensor,
-                 mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """Convert mmagic inputs to the official convention.
+    def prepare_inputs(self, masked_img: Tensor,
+                       mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Check mmagic inputs and convert them to the official convention.
+
+        Args:
+            masked_img (Tensor): (B, 3, H, W) in [-1, 1] (holes ignored).
+            mask (Tensor): (B, 1, H, W), 1 = hole.
 
         Returns:
             tuple[Tensor, Tensor, Tensor]: ``x01`` (B,3,H,W) in [0,1] with
-            holes 1.0, ``mask`` (B,1,H,W) float, and the learner input
-            (B,4,2H,2W).
+            holes 1.0, ``mask`` (B,1,H,W) in the image dtype, and the
+            learner input (B,4,2H,2W).
         """
         if masked_img.dim() != 4 or masked_img.shape[1] != 3:
             raise ValueError('SPNGenerator: expected `masked_img` of shape '
@@ -118,21 +167,13 @@ class SPNGenerator(BaseModule):
             raise ValueError(f'SPNGenerator: expected `mask` of shape '
                              f'({b}, 1, {h}, {w}) (1 = hole), got '
                              f'{tuple(mask.shape)}')
-        step = 4
-        if self.variational is not None:
-            step = 4 * 2**self.variational.num_downsamples
+        step = self.size_divisor
         if h % step or w % step:
             raise ValueError(
                 f'SPNGenerator: image height and width must be multiples of '
                 f'{step}, got {h}x{w}')
-        mask = mask.to(masked_img.dtype)
-        x01 = (masked_img + 1) / 2
-        x01 = x01 * (1 - mask) + mask
-        size2 = (2 * h, 2 * w)
-        img2x = F.interpolate(x01, size=size2, mode='nearest')
-        mask2x = F.interpolate(mask, size=size2, mode='nearest')
-        learner_in = torch.cat([img2x, mask2x], dim=1)
-        return x01, mask, learner_in
+        x01, mask = to_official(masked_img, mask)
+        return x01, mask, learner_view(x01, mask)
 
     @staticmethod
     def _seeds(seed: SeedType, batch: int) -> Optional[List[int]]:
@@ -147,20 +188,42 @@ class SPNGenerator(BaseModule):
                 f'({batch}), got {len(seeds)} seeds')
         return seeds
 
-    def _run(self,
-             masked_img: Tensor,
-             mask: Tensor,
-             num_samples: int = 1,
-             seed: SeedType = None,
-             sample: str = 'random') -> Dict:
-        """Full forward; see :meth:`extract_features` for the outputs."""
+    def forward_features(self,
+                         masked_img: Tensor,
+                         mask: Tensor,
+                         *,
+                         num_samples: int = 1,
+                         seed: SeedType = None,
+                         sample: str = 'random',
+                         noise: Optional[Tensor] = None) -> SPNFeatures:
+        """The whole network: image encoder, prior learner (+ variational
+        prior), SPADE decoder (no ``no_grad`` inside; the caller decides).
+
+        Args:
+            masked_img (Tensor): (B, 3, H, W) in [-1, 1], holes 0.
+            mask (Tensor): (B, 1, H, W), 1 = hole.
+            num_samples (int): K samples per input (probabilistic; the
+                deterministic model computes one). Default: 1.
+            seed (int | Sequence[int], optional): An int ``s`` seeds image
+                ``i`` with ``s + i``; a sequence gives one seed per image.
+                Each image draws its noise from its own ``torch.Generator``,
+                so its result does not depend on the batch it is in. None
+                uses the global RNG. Default: None.
+            sample (str): ``'random'`` or ``'mean'`` (z = mu). Default:
+                ``'random'``.
+            noise (Tensor, optional): Explicit standard-normal noise (K*B,
+                latent, h', w'), ``z = mu + noise * sigma`` (ONNX export).
+
+        Returns:
+            SPNFeatures: See its attributes.
+        """
         if sample not in ('random', 'mean'):
             raise ValueError("SPNGenerator: `sample` must be 'random' or "
                              f"'mean', got {sample!r}")
         if not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError('SPNGenerator: `num_samples` must be an int '
                              f'>= 1, got {num_samples!r}')
-        x01, mask, learner_in = self._prepare(masked_img, mask)
+        x01, mask, learner_in = self.prepare_inputs(masked_img, mask)
         feat_enc = self.image_generator.encode(x01, mask)
         fused, skips = self.prior_learner.encode(learner_in)
         dist = None
@@ -172,24 +235,28 @@ class SPNGenerator(BaseModule):
                 fused,
                 num_samples=k,
                 seeds=self._seeds(seed, masked_img.shape[0]),
-                mode=sample)
+                mode=sample,
+                noise=noise)
             fused_k = fused.repeat(k, 1, 1, 1)
             skips = [s.repeat(k, 1, 1, 1) for s in skips]
             feat_enc_k = feat_enc.repeat(k, 1, 1, 1)
         else:
+            if noise is not None:
+                raise ValueError('SPNGenerator: `noise` needs the '
+                                 'variational prior (probabilistic model)')
             fused_k, feat_enc_k = fused, feat_enc
         priors, distill = self.prior_learner.decode(fused_k, skips, extra)
         dec = self.image_generator.decode(feat_enc_k, priors)
-        return dict(
+        return SPNFeatures(
             out=2 * dec['out'] - 1,
             out01=dec['out'],
             priors=priors,
             distill=distill,
             dist=dist,
-            num_samples=k,
-            fused=fused,
+            prior_enc=fused,
             feat_enc=feat_enc,
-            feat_dec=dec['feat_dec'])
+            feat_dec=dec['feat_dec'],
+            num_samples=k)
 
     # ------------------------------------------------------------------ #
     # public API
@@ -257,13 +324,13 @@ class SPNGenerator(BaseModule):
             num_samples = 1
         elif num_samples is None:
             num_samples = self.variational.num_samples
-        res = self._run(masked_img, mask, num_samples=num_samples)
+        res = self.forward_features(masked_img, mask, num_samples=num_samples)
         return dict(
-            out=res['out'],
-            out01=res['out01'],
-            priors=res['priors'],
-            distill=res['distill'],
-            dist=res['dist'])
+            out=res.out,
+            out01=res.out01,
+            priors=res.priors,
+            distill=res.distill,
+            dist=res.dist)
 
     def forward_test(self,
                      masked_img: Tensor,
@@ -289,17 +356,17 @@ class SPNGenerator(BaseModule):
         Returns:
             Tensor: (B, 3, H, W) if K == 1, else (K, B, 3, H, W), in [-1, 1].
         """
-        res = self._run(
+        res = self.forward_features(
             masked_img,
             mask,
             num_samples=num_samples,
             seed=seed,
             sample=sample)
-        out = res['out']
+        out = res.out
         b = masked_img.shape[0]
         if num_samples == 1:
             return out
-        if res['num_samples'] == 1:
+        if res.num_samples == 1:
             return out.unsqueeze(0).expand(num_samples, -1, -1, -1,
                                            -1).contiguous()
         return out.view(num_samples, b, *out.shape[1:])
@@ -325,13 +392,13 @@ class SPNGenerator(BaseModule):
             the SPADE middle blocks), ``feat_dec`` (F_dec^L, after them),
             ``out`` (B,3,H,W) in [-1,1] and ``dist`` (Normal or None).
         """
-        res = self._run(
+        res = self.forward_features(
             masked_img, mask, num_samples=1, seed=seed, sample=sample)
         return dict(
-            priors=res['priors'],
-            distill=res['distill'],
-            prior_enc=res['fused'],
-            feat_enc=res['feat_enc'],
-            feat_dec=res['feat_dec'],
-            out=res['out'],
-            dist=res['dist'])
+            priors=res.priors,
+            distill=res.distill,
+            prior_enc=res.prior_enc,
+            feat_enc=res.feat_enc,
+            feat_dec=res.feat_dec,
+            out=res.out,
+            dist=res.dist)

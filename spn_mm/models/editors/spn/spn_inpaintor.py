@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """SPNInpaintor: SPN training/inference inside mmagic's inpainting API."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -21,7 +20,8 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
     Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
     Semantic Pyramid", Pattern Recognition 2023, Sec. 3.3.
 
-    One training iteration (official order, ``spn_reference.md`` §4.3):
+    One training iteration (the authors' order; configs/README.md,
+    "Official code vs paper text"):
 
     1. teacher targets from the **un-masked** image (no grad; only while the
        prior loss is active);

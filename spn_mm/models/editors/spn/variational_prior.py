@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -15,8 +14,8 @@ from spn_mm.registry import MODELS
 class VariationalPrior(BaseModule):
     """Variational inference plug-in of the SPN prior learner (Sec. 3.1.2).
 
-    Zhang et al., "Semantic Pyramid Network for Image Inpainting with
-    Multi-scale Semantic Priors" (Pattern Recognition 2023), Eq. 5.
+    Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
+    Semantic Pyramid" (Pattern Recognition 2023), Eq. 5.
 
     Applied to the fused 64x64 features S_enc^L of
     :class:`SemanticPriorLearner` (official probabilistic ``G_Net``):
@@ -124,22 +123,51 @@ class VariationalPrior(BaseModule):
         return Normal(mu, std, validate_args=False)
 
     @staticmethod
-    def sample(dist: Normal,
+    def seeded_noise(seeds: Sequence[int], num_samples: int,
+                     shape: Sequence[int]) -> Tensor:
+        """Standard-normal noise, one CPU generator per image.
+
+        Args:
+            seeds (Sequence[int]): One seed per input image.
+            num_samples (int): K samples per image.
+            shape (Sequence[int]): (latent, h', w') of one sample.
+
+        Returns:
+            Tensor: (K * B, latent, h', w') float32 on the CPU, ordered
+            ``[all inputs sample 1; ...]``; image ``i``'s noise depends on
+            ``seeds[i]`` only (not on the batch it is in).
+        """
+        eps = []
+        for seed in seeds:
+            gen = torch.Generator(device='cpu')
+            gen.manual_seed(int(seed))
+            eps.append(
+                torch.randn((num_samples, ) + tuple(shape),
+                            generator=gen,
+                            dtype=torch.float32))
+        # (B, K, ...) -> (K, B, ...) -> (K * B, ...)
+        return torch.stack(eps).transpose(0, 1).flatten(0, 1)
+
+    @classmethod
+    def sample(cls,
+               dist: Normal,
                num_samples: int = 1,
                seeds: Optional[Sequence[int]] = None,
-               mode: str = 'random') -> Tensor:
+               mode: str = 'random',
+               noise: Optional[Tensor] = None) -> Tensor:
         """Draw latent samples.
 
         Args:
             dist (Normal): Output of :meth:`distribution`, batch B.
             num_samples (int): K samples per input. Default: 1.
-            seeds (Sequence[int], optional): One seed per input image. The
-                noise for image ``i`` comes from a CPU generator seeded with
-                ``seeds[i]``, so it does not depend on the batch size. None
-                uses the global RNG (differentiable ``rsample``).
-                Default: None.
+            seeds (Sequence[int], optional): One seed per input image (see
+                :meth:`seeded_noise`). None uses the global RNG
+                (differentiable ``rsample``). Default: None.
             mode (str): ``'random'`` (reparameterised sample) or ``'mean'``
                 (``z = mu``, deterministic). Default: ``'random'``.
+            noise (Tensor, optional): Explicit standard-normal noise
+                (K * B, latent, h', w'): ``z = mu + noise * sigma`` (ONNX
+                export). Default: None.
 
         Returns:
             Tensor: z (K * B, latent, h', w'), ordered ``[all inputs sample
@@ -154,28 +182,23 @@ class VariationalPrior(BaseModule):
         mu, std = dist.loc, dist.scale
         if mode == 'mean':
             return mu.repeat(num_samples, 1, 1, 1)
-        if seeds is None:
+        if noise is None and seeds is None:
             return torch.cat([dist.rsample() for _ in range(num_samples)])
-        seeds = list(seeds)
-        if len(seeds) != mu.shape[0]:
-            raise ValueError(
-                'VariationalPrior.sample: need one seed per image, got '
-                f'{len(seeds)} seeds for a batch of {mu.shape[0]}')
-        eps = []
-        for seed in seeds:
-            gen = torch.Generator(device='cpu')
-            gen.manual_seed(int(seed))
-            eps.append(
-                torch.randn(
-                    (num_samples, ) + tuple(mu.shape[1:]),
-                    generator=gen,
-                    dtype=torch.float32))
-        # (B, K, ...) -> (K, B, ...) -> (K * B, ...)
-        eps = torch.stack(eps).transpose(0, 1).flatten(0, 1)
-        eps = eps.to(device=mu.device, dtype=mu.dtype)
+        if noise is None:
+            seeds = list(seeds)
+            if len(seeds) != mu.shape[0]:
+                raise ValueError(
+                    'VariationalPrior.sample: need one seed per image, got '
+                    f'{len(seeds)} seeds for a batch of {mu.shape[0]}')
+            noise = cls.seeded_noise(seeds, num_samples, mu.shape[1:])
+        expected = (num_samples * mu.shape[0], ) + tuple(mu.shape[1:])
+        if tuple(noise.shape) != expected:
+            raise ValueError('VariationalPrior.sample: noise must have shape '
+                             f'{expected}, got {tuple(noise.shape)}')
+        noise = noise.to(device=mu.device, dtype=mu.dtype)
         mu = mu.repeat(num_samples, 1, 1, 1)
         std = std.repeat(num_samples, 1, 1, 1)
-        return mu + eps * std
+        return mu + noise * std
 
     def decode(self, z: Tensor) -> Tensor:
         """Decode z to the prior-learner resolution.
@@ -192,7 +215,8 @@ class VariationalPrior(BaseModule):
                 feat: Tensor,
                 num_samples: Optional[int] = None,
                 seeds: Optional[Sequence[int]] = None,
-                mode: str = 'random') -> Tuple[Tensor, Normal]:
+                mode: str = 'random',
+                noise: Optional[Tensor] = None) -> Tuple[Tensor, Normal]:
         """Sample and decode.
 
         Args:
@@ -201,6 +225,7 @@ class VariationalPrior(BaseModule):
             seeds (Sequence[int], optional): Per-image seeds, see
                 :meth:`sample`.
             mode (str): ``'random'`` or ``'mean'``.
+            noise (Tensor, optional): Explicit noise, see :meth:`sample`.
 
         Returns:
             tuple[Tensor, Normal]: Decoded maps (K * B, out_channels, h, w)
@@ -209,5 +234,5 @@ class VariationalPrior(BaseModule):
         if num_samples is None:
             num_samples = self.num_samples
         dist = self.distribution(feat)
-        z = self.sample(dist, num_samples, seeds=seeds, mode=mode)
+        z = self.sample(dist, num_samples, seeds=seeds, mode=mode, noise=noise)
         return self.decode(z), dist

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Mixing SPN parts with other mmagic models (``configs/mixing/``)."""
 from .prior_guided_aot_inpaintor import (PriorDistillMixin,
                                          PriorGuidedAOTInpaintor)

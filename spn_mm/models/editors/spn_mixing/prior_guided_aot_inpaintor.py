@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """AOT-GAN trained with SPN's prior learner and distillation loss."""
 from typing import Dict, Optional
 

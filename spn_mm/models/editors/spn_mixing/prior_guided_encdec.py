@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Wrap any mmagic inpainting generator with SPN's semantic prior learner."""
 import copy
 from typing import Dict, List, Optional, Union
@@ -10,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from ..spn.input_convention import learner_view, to_official
 
 _FUSE_MODES = ('add', 'concat')
 
@@ -178,15 +178,7 @@ class PriorGuidedEncDec(BaseModule):
         Returns:
             Tensor: (B, 4, 2H, 2W), ``cat([x01_2x, mask_2x])`` with holes 1.0.
         """
-        mask = mask.to(masked_img.dtype)
-        x01 = (masked_img + 1) / 2
-        x01 = x01 * (1 - mask) + mask
-        size = (2 * masked_img.shape[-2], 2 * masked_img.shape[-1])
-        return torch.cat([
-            F.interpolate(x01, size=size, mode='nearest'),
-            F.interpolate(mask, size=size, mode='nearest')
-        ],
-                         dim=1)
+        return learner_view(*to_official(masked_img, mask))
 
     # ------------------------------------------------------------------ #
     # forward

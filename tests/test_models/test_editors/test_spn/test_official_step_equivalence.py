@@ -1,6 +1,6 @@
 """One SPNInpaintor.train_step equals the authors' training step.
 
-The reference below restates the official step (spn_reference.md §4.1-4.3)
+The reference below restates the official step (configs/README.md table)
 in plain torch on official-convention [0, 1] tensors: it calls the
 generator and discriminator modules directly (D call order as official:
 real, fake.detach(), then fake after the D update), writes every loss out

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """SPNInpaintor: train_step / test_step with tiny det and prob models."""
 import copy
 import os.path as osp
