@@ -53,7 +53,7 @@ model = dict(
     loss_l1_valid=dict(type='L1Loss', loss_weight=1.),
     # local ASL TResNet-L (OpenImages) weights; needed for training only
     teacher=dict(
-        _base_.teacher, checkpoint='checkpoints/asl_tresnet_l_openimages.pth'),
+        _base_.asl_tresnet_l_teacher, checkpoint='checkpoints/asl_tresnet_l_openimages.pth'),
     loss_prior=dict(type='PriorDistillationLoss', loss_weight=1.0, alpha=3.0),
     train_cfg=dict(disc_step=1, start_iter=0))
 

@@ -2,7 +2,7 @@
 
 mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``
 unconditionally, and the Runner gives DDP ``device_ids=[rank]``; both fail
-without CUDA (openmmlab_notes §5). When no GPU is present,
+without CUDA (mmengine issue #1425-style CPU DDP limits). When no GPU is present,
 :func:`setup_cpu_distributed` creates the **gloo** process group itself (the
 Runner then skips ``init_dist``), switches ``env_cfg.dist_cfg.backend`` to
 gloo and sets ``model_wrapper_cfg.device_ids=None``. Configs keep ``nccl`` for

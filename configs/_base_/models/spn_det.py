@@ -19,7 +19,7 @@ model = dict(
         image_generator=dict(
             type='SPADEGenerator', num_middle_blocks=8, fusion='spade')),
     disc=dict(type='SPNPatchDiscriminator', in_channels=3, use_sigmoid=False),
-    teacher={{_base_.teacher}},
+    teacher={{_base_.asl_tresnet_l_teacher}},
     # official nsgan: BCE on sigmoid(D) == mmagic 'vanilla' on logits
     loss_gan=dict(type='GANLoss', gan_type='vanilla', loss_weight=1.0),
     loss_rec=dict(type='MaskWeightedL1Loss', loss_weight=10.0, hole_weight=2.0),

@@ -31,7 +31,7 @@ model = dict(
             cap_spade_hidden=True),  # decoder.3 SPADE hidden width 64
         variational=dict(type='VariationalPrior', num_samples=2)),
     disc=dict(type='SPNProbDiscriminator', in_channels=3),
-    teacher={{_base_.teacher}},
+    teacher={{_base_.asl_tresnet_l_teacher}},
     loss_gan=dict(type='GANLoss', gan_type='hinge', loss_weight=1.0),
     loss_rec=dict(type='MaskWeightedL1Loss', loss_weight=10.0, hole_weight=2.0),
     loss_prior=dict(type='PriorDistillationLoss', loss_weight=1.0, alpha=3.0),

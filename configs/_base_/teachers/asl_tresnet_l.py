@@ -1,3 +1,6 @@
+# One teacher variant, selected by name: `model.teacher = dict(
+# _base_.asl_tresnet_l_teacher, _delete_=True)` (every teacher base has its own
+# variable, so several can be bases of one config).
 # The paper's teacher: ASL TResNet-L (OpenImages, multi-label), cut after
 # layer2 (2,578,192 parameters). Taps at a 2x (512) view of a 256 image:
 # stem (body.conv1) 76@128 -> nearest-up-sampled to 256, layer1 76@128,
@@ -5,7 +8,7 @@
 # Weights: the ASL MODEL_ZOO "TResNet_L, OpenImages" file (InPlaceABN keys),
 # converted on load by the 'asl_tresnet' key map. Set
 # `model.teacher.checkpoint` to the local file; building never loads it.
-teacher = dict(
+asl_tresnet_l_teacher = dict(
     type='PretextTeacher',
     model=dict(
         type='mmpretrain.TIMMBackbone',

@@ -1,3 +1,6 @@
+# One teacher variant, selected by name: `model.teacher = dict(
+# _base_.hrnet_w18_seg_teacher, _delete_=True)` (every teacher base has its own
+# variable, so several can be bases of one config).
 # mmsegmentation HRNetV2-W18 + FCN head (ADE20K semantic segmentation)
 # teacher, the paper's "HRNet" ablation (Sec. 4.4.2). Built under
 # `_scope_='mmseg'` with plain BN (no SyncBN), no data preprocessor and no
@@ -8,8 +11,8 @@
 # Input: RGB, ImageNet mean/std (mmseg's SegDataPreProcessor values).
 # Weights: the mmseg checkpoint fcn_hr18_4xb4-160k_ade20k-512x512_*.pth
 # (keys `backbone.*`, `decode_head.*` match as they are).
-norm_cfg = dict(type='BN', requires_grad=False)
-teacher = dict(
+hrnet_w18_norm_cfg = dict(type='BN', requires_grad=False)
+hrnet_w18_seg_teacher = dict(
     type='PretextTeacher',
     model=dict(
         _scope_='mmseg',
@@ -17,7 +20,7 @@ teacher = dict(
         data_preprocessor=None,
         backbone=dict(
             type='HRNet',
-            norm_cfg=norm_cfg,
+            norm_cfg=hrnet_w18_norm_cfg,
             norm_eval=True,
             extra=dict(
                 stage1=dict(
@@ -55,7 +58,7 @@ teacher = dict(
             concat_input=False,
             dropout_ratio=-1,
             num_classes=150,
-            norm_cfg=norm_cfg,
+            norm_cfg=hrnet_w18_norm_cfg,
             align_corners=False,
             loss_decode=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),

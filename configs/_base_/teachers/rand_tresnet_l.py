@@ -1,7 +1,10 @@
+# One teacher variant, selected by name: `model.teacher = dict(
+# _base_.rand_tresnet_l_teacher, _delete_=True)` (every teacher base has its own
+# variable, so several can be bases of one config).
 # "SPN w/ rand" (paper Sec. 4.4.2): the ASL teacher's architecture (TResNet-L
 # cut after layer2, same taps) with random weights drawn from `init_seed`,
 # so targets are identical after a resume/rebuild. No weights to supply.
-teacher = dict(
+rand_tresnet_l_teacher = dict(
     type='RandomInitTeacher',
     model=dict(
         type='mmpretrain.TIMMBackbone',

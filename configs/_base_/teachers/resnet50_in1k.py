@@ -1,3 +1,6 @@
+# One teacher variant, selected by name: `model.teacher = dict(
+# _base_.resnet50_in1k_teacher, _delete_=True)` (every teacher base has its own
+# variable, so several can be bases of one config).
 # mmpretrain ResNet-50 (ImageNet-1k) teacher. Taps at a 2x (512) view of a
 # 256 image: stem `relu` (after conv1/bn1, before the max-pool, stride 2)
 # 64@256, `layer1` (stride 4) 256@128, `layer2` (stride 8) 512@64; layer3/4
@@ -6,7 +9,7 @@
 # resnet50_8xb32_in1k_20210831-ea4938fc.pth) with checkpoint_prefix
 # 'backbone.'; for a torchvision resnet50 file set checkpoint_prefix=None
 # (its keys match; `fc.*` is reported as unused).
-teacher = dict(
+resnet50_in1k_teacher = dict(
     type='PretextTeacher',
     model=dict(
         type='mmpretrain.ResNet',
