@@ -19,6 +19,7 @@ import time
 
 import pytest
 import torch
+from mmengine.config import Config
 from utils import REPO_ROOT, TOOLS, free_port, run_cmd
 
 TESTS = osp.join(REPO_ROOT, 'tests')
@@ -30,23 +31,10 @@ DATA = osp.join(TESTS, 'configs', 'tiny_data.py')
 ADAM = osp.join(REPO_ROOT, 'configs', '_base_', 'schedules', 'spn_adam.py')
 # the paper's teacher architecture with seeded random weights (no files)
 TEACHER = dict(
-    _delete_=True,
-    type='RandomInitTeacher',
-    model=dict(
-        type='mmpretrain.TIMMBackbone',
-        model_name='tresnet_l',
-        pretrained=False),
-    taps=[
-        'timm_model.body.conv1', 'timm_model.body.layer1',
-        'timm_model.body.layer2'
-    ],
-    tap_resize=['nearest', 'none', 'none'],
-    prune=[
-        'timm_model.body.layer3', 'timm_model.body.layer4',
-        'timm_model.head'
-    ],
-    out_channels=[76, 76, 152],
-    init_seed=2023)
+    Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', '_base_', 'teachers',
+                 'rand_tresnet_l.py')).rand_tresnet_l_teacher.to_dict(),
+    _delete_=True)
 SGD = dict(_delete_=True, type='SGD', lr=1e-3)
 
 
