@@ -3,7 +3,7 @@
 Importing this package
 
 1. applies the stack fixes every user of mmagic 1.2.0 on torch >= 2.6 needs
-   (see :mod:`spn_mm.utils.patches`): mmengine checkpoints load under torch's
+   (see :mod:`spn_mm.compat`, one version-gated module per fix): mmengine checkpoints load under torch's
    ``weights_only`` default, and mmagic's discriminators no longer crash in
    ``init_weights`` (mmagic#2109);
 2. registers every SPN module into mmagic's registries (models, datasets,
@@ -11,8 +11,8 @@ Importing this package
 
 Configs activate both with ``custom_imports=dict(imports=['spn_mm'])``.
 """
-from .utils.patches import apply_patches  # noqa: E402 (first: before mmagic)
-apply_patches()
+from .compat import apply_all  # noqa: E402 (first: before mmagic)
+apply_all()
 
 from . import (apis, datasets, engine, evaluation, models,  # noqa: E402,F401
                visualization)

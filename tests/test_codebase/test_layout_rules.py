@@ -24,6 +24,8 @@ ALLOWED_PRIVATE = {
     # the `spn_mm::` config-path stack fix wraps this mmengine function
     '_get_package_and_cfg_path',
     '_spn_mm_patched',
+    # numpy's array-unpickling function, allow-listed for torch.load
+    '_reconstruct',
 }
 
 
