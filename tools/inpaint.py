@@ -36,7 +36,6 @@ import sys
 import warnings
 from typing import List, Optional, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import spn_mm  # noqa: E402,F401
 from mmengine.config import DictAction  # noqa: E402

@@ -36,7 +36,6 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 TRAIN_PHOTOS = ('astronaut', 'coffee', 'rocket', 'hubble_deep_field',
                 'immunohistochemistry', 'retina')

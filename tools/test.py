@@ -10,16 +10,14 @@ import argparse
 import logging
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import spn_mm  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.hooks import Hook  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from spn_mm.engine.hooks import SaveMetricsHook  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
@@ -57,13 +55,6 @@ def parse_args() -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def _to_builtin(value):
-    """Tensors / numpy scalars -> Python numbers for json/yaml dumps."""
-    if hasattr(value, 'tolist'):
-        return value.tolist()
-    return value
 
 
 def set_save_images(cfg: Config, out_dir: str) -> int:
@@ -113,16 +104,7 @@ def main() -> None:
     print_log(describe_distributed(), 'current', logging.INFO)
 
     if args.out:
-
-        class SaveMetricHook(Hook):
-
-            def after_test_epoch(self, _, metrics=None):
-                if metrics is not None:
-                    from mmengine.fileio import dump
-                    dump({k: _to_builtin(v) for k, v in metrics.items()},
-                         args.out)
-
-        runner.register_hook(SaveMetricHook(), 'LOWEST')
+        runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
 
     runner.test()
 

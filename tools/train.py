@@ -8,9 +8,7 @@ import argparse
 import logging
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import spn_mm  # noqa: E402,F401  (patches + registration before parsing)
 import torch  # noqa: E402

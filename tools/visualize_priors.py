@@ -31,7 +31,6 @@ import os.path as osp
 import re
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import spn_mm  # noqa: E402,F401
 from mmengine.config import DictAction  # noqa: E402

@@ -32,8 +32,6 @@ import cv2
 import numpy as np
 import torch
 
-sys.path.insert(
-    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import spn_mm  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402

@@ -142,8 +142,6 @@ def build_celebahq(root: str, out_dir: str, img_dir: str) -> None:
 
 def build_masks(root: str, out_dir: str, size: int,
                 groups: List[float]) -> None:
-    sys.path.insert(
-        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     from spn_mm.datasets.mask_utils import (assign_bucket, bucket_names,
                                             read_mask)
     files = scan(root)

@@ -30,8 +30,6 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def _check_image(path: str, decode: bool) -> str:

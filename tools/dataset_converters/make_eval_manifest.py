@@ -25,8 +25,6 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from spn_mm.datasets.manifest_utils import (  # noqa: E402
     build_manifest, pair_indices, verify_manifest, write_manifest)

@@ -29,11 +29,8 @@ Running it (numpy, onnxruntime)::
         0, 255).astype(np.uint8)
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import spn_mm  # noqa: E402,F401
 from mmengine.config import DictAction  # noqa: E402

@@ -11,10 +11,8 @@ strictly into ``SPNInpaintor.generator`` (use it as ``load_from`` or
 for the key map and the numerical conventions.
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from spn_mm.models.editors.spn.official_converter import \
     convert_official_checkpoint  # noqa: E402
