@@ -177,7 +177,8 @@ def test_paper_configs_use_the_official_losses(name):
         assert m.loss_percep.get('layer_weights') is None  # 1/32 .. 1
         assert not m.loss_percep.get('norm_img', False)  # [0, 1] inputs
         assert m.loss_fm.loss_weight == 10.
-        assert m.train_cfg.num_samples == 2
+        assert m.encdec.variational.num_samples == 2  # K in training
+        assert 'num_samples' not in m.train_cfg
         nearest = load(name).test_dataloader.dataset.pipeline[1]
         assert nearest.interpolation == 'nearest'
     else:

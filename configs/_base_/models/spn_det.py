@@ -26,7 +26,6 @@ model = dict(
     loss_prior=dict(type='PriorDistillationLoss', loss_weight=1.0, alpha=3.0),
     disc_input_range=(0., 1.),  # official: D sees [0, 1] images
     train_cfg=dict(
-        num_samples=1,
         disc_step=1,
         disc_input='raw'),  # official: D sees the raw prediction
     test_cfg=dict(num_samples=1))

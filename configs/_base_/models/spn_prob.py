@@ -29,7 +29,7 @@ model = dict(
             num_middle_blocks=8,
             fusion='spade',
             cap_spade_hidden=True),  # decoder.3 SPADE hidden width 64
-        variational=dict(type='VariationalPrior', num_samples=2)),
+        variational=dict(type='VariationalPrior', num_samples=2)),  # K train
     disc=dict(type='SPNProbDiscriminator', in_channels=3),
     teacher={{_base_.asl_tresnet_l_teacher}},
     loss_gan=dict(type='GANLoss', gan_type='hinge', loss_weight=1.0),
@@ -45,7 +45,6 @@ model = dict(
         vgg_path=vgg_path),
     disc_input_range=(0., 1.),
     train_cfg=dict(
-        num_samples=2,
         disc_step=1,
         disc_input='raw'),
     # pluralistic evaluation: 5 seeded samples per image (per-image seeds)

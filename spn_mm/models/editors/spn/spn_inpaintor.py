@@ -69,8 +69,8 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         disc_input_range (Sequence[float]): Value range of the images the
             discriminator sees: ``(0, 1)`` (official, SPN's discriminators)
             or ``(-1, 1)`` (mmagic's discriminators). Default: (0, 1).
-        train_cfg (dict, optional): ``num_samples`` (K in training; prob
-            official 2), ``disc_step`` (D updates per G update, default 1),
+        train_cfg (dict, optional): ``disc_step`` (D updates per G update,
+            default 1),
             ``disc_input`` (``'raw'`` official, or ``'composite'``). The
             prior-loss cut is :class:`~spn_mm.engine.hooks.
             PriorLossScheduleHook`'s job.
@@ -116,6 +116,13 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         if self.loss_fm is not None and not self.with_gan:
             raise ValueError('SPNInpaintor: loss_fm needs `disc` and '
                              '`loss_gan`')
+        if 'num_samples' in self.train_cfg:
+            raise ValueError(
+                'SPNInpaintor: train_cfg.num_samples is not used; the number '
+                'of training samples is model.encdec.variational.num_samples')
+        variational = getattr(self.generator, 'variational', None)
+        self._num_train_samples = (1 if variational is None else int(
+            variational.num_samples))
         disc_input_range = tuple(float(v) for v in disc_input_range)
         if disc_input_range not in self._DISC_RANGES:
             raise ValueError(
@@ -144,7 +151,10 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
 
     @property
     def num_train_samples(self) -> int:
-        return int(self.train_cfg.get('num_samples', 1))
+        """K samples per input in training: the generator's
+        ``variational.num_samples`` (official 2), 1 for the deterministic
+        model. It is set in one place, ``model.encdec.variational``."""
+        return self._num_train_samples
 
     # ------------------------------------------------------------------ #
     # training
@@ -394,6 +404,16 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         """The generator's intermediate features (see SPNGenerator)."""
         gen = getattr(self.generator, 'module', self.generator)
         return gen.extract_features(masked_img, mask, **kwargs)
+
+    def init_weights(self) -> None:
+        """mmengine's initialisation, then load the frozen VGG19 of the
+        perceptual/diversity losses, so that a missing or wrong
+        ``vgg_path`` stops training before the first step (the Runner calls
+        this when training starts; testing and inference never do)."""
+        super().init_weights()
+        for loss in (self.loss_percep, self.loss_diversity):
+            if loss is not None and hasattr(loss, 'get_extractor'):
+                loss.get_extractor('cpu')
 
     def forward_dummy(self, x: Tensor) -> Tensor:
         """Generator only, for FLOPs counting: ``x`` is (B, 4, H, W)."""

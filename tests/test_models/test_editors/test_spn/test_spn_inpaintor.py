@@ -194,3 +194,23 @@ def test_perceptual_and_diversity_share_one_vgg_pass(monkeypatch):
                                       None)
     for key in ('loss_percep', 'loss_div'):
         assert torch.allclose(shared[key], separate[key]), key
+
+
+def test_missing_vgg_file_fails_at_init_weights(tmp_path):
+    """A wrong vgg_path stops training when it starts, naming the key."""
+    cfg = Config.fromfile(osp.join(CFG_DIR, 'spn_tiny_prob.py')).model
+    missing = str(tmp_path / 'no_vgg19.pth')
+    for key in ('loss_percep', 'loss_diversity'):
+        cfg[key].update(vgg_path=missing, allow_random=False)
+    model = MODELS.build(cfg)  # building reads no weights
+    with pytest.raises((FileNotFoundError, ValueError), match='vgg_path'):
+        model.init_weights()
+
+
+def test_training_samples_come_from_the_variational_prior():
+    assert build('spn_tiny_prob.py').num_train_samples == 2
+    assert build('spn_tiny_det.py').num_train_samples == 1
+    cfg = Config.fromfile(osp.join(CFG_DIR, 'spn_tiny_prob.py')).model
+    cfg.train_cfg['num_samples'] = 3
+    with pytest.raises(ValueError, match='variational.num_samples'):
+        MODELS.build(cfg)
