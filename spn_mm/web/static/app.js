@@ -282,7 +282,7 @@ async function inpaint() {
     await showResults(body);
     app.state = 'done';
     const seed = body.seed !== null && body.seed !== undefined ? `, seed ${body.seed}` : '';
-    setStatus(`Done in ${body.seconds.toFixed(2)} s (model ${body.hd_strategy}${seed}).` +
+    setStatus(`Done in ${body.seconds.toFixed(2)} s (HD strategy ${body.hd_strategy}${seed}).` +
       (body.warnings.length ? ' Note: ' + body.warnings.join('; ') : ''));
   } catch (e) {
     app.state = 'error';
