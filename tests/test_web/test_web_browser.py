@@ -88,8 +88,14 @@ def test_paint_inpaint_download(browser, web_server, web_ckpt, tmp_path):
     # errors are messages in the page
     b.click('#inpaint')
     assert b.eval('spnApp.lastError') == 'image: choose a photo first'
+    bad = tmp_path / 'notes.png'
+    bad.write_text('not an image')
+    b.set_files('#image-file', [str(bad)])
+    b.wait_for('spnApp.lastError', 10, 'the bad-file message')
+    assert b.eval('spnApp.lastError').startswith('image: not a readable image')
     b.set_files('#image-file', [photo_path])
     b.wait_for('spnApp.imageLoaded', 30, 'the photo to load')
+    assert b.eval("$('error').hidden") is True
     assert b.eval('[spnApp.width, spnApp.height]') == [W, H]
     b.click('#inpaint')
     assert b.eval('spnApp.lastError').startswith('mask: nothing to fill')
@@ -121,11 +127,18 @@ def test_paint_inpaint_download(browser, web_server, web_ckpt, tmp_path):
 
     # two samples, fixed seed
     b.eval("$('num-samples').value = '2'; $('seed').value = '5'")
+    # record the busy state (spinner + disabled button) while the model runs
+    b.eval("window.busySeen = false; new MutationObserver(() => {"
+           " if ($('status').classList.contains('busy') &&"
+           " $('inpaint').disabled) window.busySeen = true; })"
+           ".observe($('status'), {attributes: true, childList: true})")
     b.click('#inpaint')
     b.wait_for("spnApp.state === 'done' || spnApp.state === 'error'", 60,
                'the result')
     assert b.eval('spnApp.state') == 'done', b.eval('spnApp.lastError')
     assert b.eval("$('status').textContent").startswith('Done in')
+    assert b.eval('window.busySeen') is True
+    assert b.eval("$('inpaint').disabled") is False
     assert b.eval("document.querySelectorAll('#results img').length") == 2
 
     sent = _data_url_to_array(b.eval('spnApp.lastMaskDataURL'))
