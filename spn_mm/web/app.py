@@ -11,19 +11,19 @@ import base64
 import json
 import logging
 import os.path as osp
-from typing import AsyncIterator, Dict, Optional
+from typing import AsyncIterator, Dict
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
-from starlette.responses import (FileResponse, JSONResponse, Response)
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .security import RequestGuard
-from .service import (InpaintService, WebInputError, encode_png, encode_zip)
+from .service import InpaintService, WebInputError, encode_png, encode_zip
 
 STATIC_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'static')
 STATIC_FILES = {
@@ -243,7 +243,7 @@ def create_app(service: InpaintService,
 
 
 def describe(service: InpaintService, host: str,
-             port: int) -> Optional[str]:
+             port: int) -> str:
     """The start-up line printed by the CLI."""
     info = service.health()
     return (f'SPN web demo: {info["model"]} ({info["variant"]}, '
