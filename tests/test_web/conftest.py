@@ -3,11 +3,7 @@ API and browser tests of this folder."""
 import pytest
 
 from test_apis.spn_api_fixtures import TINY_PROB, make_tiny_checkpoint
-from test_web.web_fixtures import demo_server
-
-#: Limits the test server runs with (small, so the limit tests are cheap).
-MAX_UPLOAD_MB = 1.0
-MAX_IMAGE_PIXELS = 200_000
+from test_web.web_fixtures import MAX_IMAGE_PIXELS, MAX_UPLOAD_MB, demo_server
 
 
 @pytest.fixture(scope='session')

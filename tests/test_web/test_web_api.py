@@ -18,7 +18,7 @@ from PIL import Image
 
 from spn_mm.apis import SPNInpainter
 from test_apis.spn_api_fixtures import TINY_PROB, photo, rect_mask
-from test_web.conftest import MAX_IMAGE_PIXELS, MAX_UPLOAD_MB
+from test_web.web_fixtures import MAX_IMAGE_PIXELS, MAX_UPLOAD_MB
 
 TIMEOUT = 60
 

@@ -16,6 +16,9 @@ import requests
 from utils import REPO_ROOT, free_port
 
 START_TIMEOUT_S = 120.0
+#: Limits the shared test server runs with (small: the limit tests are cheap).
+MAX_UPLOAD_MB = 1.0
+MAX_IMAGE_PIXELS = 200_000
 
 
 class DemoServer:
