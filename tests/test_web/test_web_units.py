@@ -130,3 +130,38 @@ def test_cli_arguments(capsys):
     assert cli.main(['missing.py', 'missing.pth', '--port', '7999']) == 1
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1
+
+
+def test_uploads_stay_in_memory(monkeypatch):
+    """A 3 MB upload (over Starlette's 1 MB spool) never touches the disk."""
+    import asyncio
+    import tempfile
+
+    from starlette.requests import Request
+    from urllib3 import encode_multipart_formdata
+
+    from spn_mm.web.app import read_form
+
+    def no_disk(*args, **kwargs):
+        raise AssertionError('an upload was spooled to a temporary file')
+
+    monkeypatch.setattr(tempfile, 'TemporaryFile', no_disk)
+    monkeypatch.setattr(tempfile, 'NamedTemporaryFile', no_disk)
+    payload = np.random.default_rng(0).bytes(3 * 2**20)
+    body, ctype = encode_multipart_formdata({
+        'image': ('a.png', payload, 'image/png'),
+        'mask': ('m.png', b'mask', 'image/png'),
+        'seed': '3'
+    })
+    chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+
+    async def receive():
+        chunk = chunks.pop(0) if chunks else b''
+        return {'type': 'http.request', 'body': chunk,
+                'more_body': bool(chunks)}
+
+    scope = {'type': 'http', 'method': 'POST', 'path': '/api/inpaint',
+             'headers': [(b'content-type', ctype.encode())]}
+    form = asyncio.run(read_form(Request(scope, receive), 5 * 2**20))
+    assert form['image'] == payload and form['mask'] == b'mask'
+    assert form['seed'] == '3'
