@@ -92,12 +92,13 @@ if __name__ == '__main__':
         include_package_data=True,
         package_data={'spn_mm': ['.mim/model-index.yml', '.mim/configs/**/*',
                                  '.mim/tools/**/*', '.mim/configs/*',
-                                 '.mim/tools/*']},
+                                 '.mim/tools/*', 'web/static/*']},
         python_requires='>=3.11,<3.12',
         license='Apache License 2.0',
         install_requires=parse_requirements('requirements/runtime.txt'),
         extras_require={
             'tests': parse_requirements('requirements/tests.txt'),
             'optional': parse_requirements('requirements/optional.txt'),
+            'web': parse_requirements('requirements/web.txt'),
         },
         zip_safe=False)

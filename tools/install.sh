@@ -10,6 +10,8 @@
 #   SPN_WHEELHOUSE     folder holding a prebuilt mmcv-2.1.0 wheel (PIP_FIND_LINKS is honoured too)
 #   SPN_WHEEL_CACHE    where an mmcv wheel built from source is kept for re-use
 #                      (default: ~/.cache/spn_mm/wheels); never required to exist.
+#   SPN_SKIP_BROWSER   set to skip installing Chromium (the web demo's browser test
+#                      then skips, or fails under SPN_REQUIRE_BROWSER=1)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,11 +30,51 @@ step() { STEP="$1"; log "==> $1"; }
 # ---------------------------------------------------------------- fingerprint
 fingerprint() {
     cat "$REPO/tools/install.sh" "$REPO/requirements/runtime.txt" "$REPO/requirements/tests.txt" \
-        "$REPO/setup.py" | sha256sum | cut -d' ' -f1
+        "$REPO/requirements/web.txt" "$REPO/setup.py" | sha256sum | cut -d' ' -f1
+}
+
+# ---------------------------------------------------------------- headless browser
+# The web demo's browser test (tests/test_web) drives Debian's Chromium. Installed with
+# apt-get only when no Chromium/Chrome is found and apt-get is there (as root, or with
+# password-less sudo); otherwise a loud message, never a failed set-up.
+BROWSER=""
+browser_found() {
+    local b
+    for b in chromium chromium-browser google-chrome google-chrome-stable; do
+        if command -v "$b" >/dev/null 2>&1; then BROWSER="$(command -v "$b")"; return 0; fi
+    done
+    return 1
+}
+ensure_browser() {
+    if browser_found; then log "headless browser: $BROWSER"; return 0; fi
+    if [[ -n "${SPN_SKIP_BROWSER:-}" ]]; then log "SPN_SKIP_BROWSER set: no browser installed"; return 0; fi
+    local sudo=""
+    if [[ "$(id -u)" != 0 ]] && sudo -n true >/dev/null 2>&1; then sudo="sudo -n"; fi
+    if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 || -n "$sudo" ]]; then
+        log "no Chromium found: installing Debian's chromium with apt-get (for the web demo's browser test)"
+        if $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+            && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                chromium fonts-dejavu-core; then
+            log "apt-get installed chromium"
+        fi
+    fi
+    if browser_found; then log "headless browser: $BROWSER"; return 0; fi
+    cat >&2 <<'MSG'
+
+[install] ################################################################################
+[install] WARNING: no headless browser (chromium) could be installed.
+[install]   The web demo works, but its browser test (tests/test_web/test_web_browser.py)
+[install]   will SKIP, or FAIL where SPN_REQUIRE_BROWSER=1 (as in .ci/run).
+[install]   Install one yourself, e.g.  apt-get install chromium  (Debian/Ubuntu),
+[install]   or point SPN_CHROMIUM at a Chromium/Chrome binary.
+[install] ################################################################################
+
+MSG
 }
 
 if [[ -z "${SPN_FORCE_INSTALL:-}" && -f "$STAMP" && "$(cat "$STAMP")" == "$(fingerprint)" ]]; then
-    if "$VENV/bin/python" -c "import spn_mm, mmcv.ops" >/dev/null 2>&1; then
+    if "$VENV/bin/python" -c "import spn_mm, mmcv.ops, spn_mm.web.app, uvicorn" >/dev/null 2>&1; then
+        ensure_browser
         log "environment up to date ($VENV)"
         exit 0
     fi
@@ -115,11 +157,17 @@ grep -v -E '^\s*(mmagic|mmcv)\b' "$REPO/requirements/runtime.txt" > "$req_tmp"
 rm -f "$req_tmp"
 "${PIP[@]}" install -q --no-deps "mmagic==1.2.0"
 
+step "web extra (requirements/web.txt: Starlette, uvicorn, python-multipart, websockets)"
+"${PIP[@]}" install -r "$REPO/requirements/web.txt"
+
+step "headless browser for the web demo's browser test"
+ensure_browser
+
 step "spn_mm (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$REPO"
 
 step "import check"
-"$PY" -c "import spn_mm, mmagic.models, mmpretrain.models, mmseg.models, mmcv.ops; print('import check ok')"
+"$PY" -c "import spn_mm, mmagic.models, mmpretrain.models, mmseg.models, mmcv.ops, spn_mm.web.app, uvicorn; print('import check ok')"
 
 fingerprint > "$STAMP"
 log "done: $VENV"
