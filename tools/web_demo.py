@@ -9,11 +9,8 @@ mask), press Inpaint and download the PNG. The same server answers
 """
 import argparse
 import logging
-import os.path as osp
 import sys
 from typing import List, Optional
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from spn_mm.apis.hd_strategy import HD_STRATEGIES  # noqa: E402
 from spn_mm.web.security import (RequestGuard, bind_warning,  # noqa: E402
