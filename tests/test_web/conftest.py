@@ -21,3 +21,14 @@ def web_server(web_ckpt, tmp_path_factory):
             str(MAX_IMAGE_PIXELS), '--max-queue', '16'
     ]) as server:
         yield server
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread_like_the_server():
+    """The server runs with OMP_NUM_THREADS=1; the in-process reference
+    must use the same reduction order to be compared pixel for pixel."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

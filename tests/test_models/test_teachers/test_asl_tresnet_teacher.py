@@ -16,7 +16,7 @@ CFG = osp.join(REPO, 'configs', '_base_', 'teachers', 'asl_tresnet_l.py')
 
 
 def _cfg(**overrides) -> dict:
-    cfg = Config.fromfile(CFG).teacher.to_dict()
+    cfg = Config.fromfile(CFG).asl_tresnet_l_teacher.to_dict()
     cfg.update(overrides)
     return cfg
 

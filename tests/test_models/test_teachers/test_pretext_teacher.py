@@ -24,7 +24,8 @@ ALL_CFGS = [
 
 
 def _cfg(name: str, **overrides) -> dict:
-    cfg = Config.fromfile(osp.join(CFG_DIR, name + '.py')).teacher.to_dict()
+    cfg = Config.fromfile(osp.join(CFG_DIR, name + '.py'))[name +
+                                                           '_teacher'].to_dict()
     cfg.update(overrides)
     return cfg
 

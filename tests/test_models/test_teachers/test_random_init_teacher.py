@@ -43,7 +43,7 @@ def test_same_seed_same_targets_and_global_rng_untouched():
 
 
 def test_rand_tresnet_config_is_deterministic():
-    cfg = Config.fromfile(CFG).teacher.to_dict()
+    cfg = Config.fromfile(CFG).rand_tresnet_l_teacher.to_dict()
     a, b = MODELS.build(cfg), MODELS.build(cfg)
     assert sum(p.numel() for p in a.parameters()) == 2_578_192
     img = torch.rand(1, 3, 32, 32) * 2 - 1
