@@ -4,7 +4,8 @@ from numbers import Number
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.dist import (all_gather_object, all_reduce, get_rank,
+                           get_world_size)
 from mmengine.hooks import Hook
 
 from spn_mm.registry import HOOKS
@@ -48,8 +49,9 @@ class NonFiniteLossHook(Hook):
     Runs after every training iteration with a priority above the
     ``CheckpointHook``'s, so the iteration that produced the non-finite value
     saves no checkpoint: the last checkpoint on disk is the last good one.
-    Under DDP every rank learns of a bad term on any rank (one
-    ``all_gather_object``), so all ranks stop together. The message names
+    Under DDP every rank learns of a bad term on any rank (a one-element
+    all-reduce per iteration; the names are gathered only then), so all
+    ranks stop together. The message names
     the terms, the rank and the 1-based iteration (as in the log).
     """
 
@@ -59,6 +61,11 @@ class NonFiniteLossHook(Hook):
                          outputs: Optional[Dict] = None) -> None:
         bad = non_finite_terms(outputs)
         if get_world_size() > 1:
+            # one tiny all-reduce per iteration; names only when needed
+            flag = torch.tensor([float(bool(bad))])
+            all_reduce(flag)
+            if float(flag) == 0:
+                return
             gathered = all_gather_object((get_rank(), bad))
         else:
             gathered = [(get_rank(), bad)]
