@@ -41,6 +41,17 @@ def config_names(sub: str = '') -> List[str]:
     return sorted(osp.relpath(p, CONFIG_DIR) for p in glob.glob(pattern))
 
 
+def flatten(d: dict, prefix: str = '') -> Dict:
+    """Nested dict -> ``{'a.b.c': value}``."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f'{prefix}{k}.'))
+        else:
+            out[f'{prefix}{k}'] = v
+    return out
+
+
 def load(name: str) -> Config:
     """Load ``configs/<name>``."""
     return Config.fromfile(osp.join(CONFIG_DIR, name))

@@ -6,7 +6,8 @@ import pytest
 from spn_config_helpers import torch_single_thread  # noqa: F401
 from spn_config_helpers import (CONFIG_DIR, TINY_IMAGE_GENERATOR, TINY_LEARNER,
                                 build_model, check_tiny_train_and_test_step,
-                                config_names, generator_params, load)
+                                config_names, flatten, generator_params,
+                                load)
 from utils import REPO_ROOT, TOOLS, free_port, run_cmd
 
 PARIS = 'spn_paris.py'
@@ -41,16 +42,6 @@ ABLATIONS = {
          50_735_299),
     ]
 }
-
-
-def flatten(d, prefix=''):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flatten(v, f'{prefix}{k}.'))
-        else:
-            out[f'{prefix}{k}'] = v
-    return out
 
 
 def test_every_ablation_is_covered():

@@ -8,7 +8,7 @@ from mmengine.registry import PARAM_SCHEDULERS
 from spn_config_helpers import torch_single_thread  # noqa: F401
 from spn_config_helpers import (CONFIG_DIR, PAPER_CONFIGS, build_model,
                                 check_tiny_train_and_test_step, config_names,
-                                generator_params, load, tiny_cfg)
+                                flatten, generator_params, load, tiny_cfg)
 from utils import REPO_ROOT
 
 # generator = learner (incl. distillation heads) + image generator
@@ -149,16 +149,6 @@ def test_readme_lists_every_config():
     assert not missing, missing
 
 
-def _flat(d, prefix=''):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f'{prefix}{k}.'))
-        else:
-            out[f'{prefix}{k}'] = v
-    return out
-
-
 @pytest.mark.parametrize('name', PAPER_CONFIGS)
 def test_paper_configs_use_the_official_losses(name):
     """The defaults are the authors' code (configs/README.md)."""
@@ -197,8 +187,8 @@ PAPER_TEXT_KNOBS = {
 @pytest.mark.parametrize('name', config_names('paper_weights'))
 def test_paper_weights_variant_changes_only_the_paper_knobs(name):
     cfg, base = load(name), load(osp.basename(name))
-    flat = _flat(cfg.to_dict())
-    flat_base = _flat(base.to_dict())
+    flat = flatten(cfg.to_dict())
+    flat_base = flatten(base.to_dict())
     changed = {
         k: flat.get(k, '<absent>')
         for k in set(flat) | set(flat_base)
