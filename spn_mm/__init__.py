@@ -14,8 +14,8 @@ Configs activate both with ``custom_imports=dict(imports=['spn_mm'])``.
 from .compat import apply_all  # noqa: E402 (first: before mmagic)
 apply_all()
 
-from . import (apis, datasets, engine, evaluation, models,  # noqa: E402,F401
-               visualization)
+from . import (analysis, apis, converters, datasets,  # noqa: E402,F401
+               engine, evaluation, models, visualization)
 from .version import __version__, version_info  # noqa: E402
 
 __all__ = ['__version__', 'version_info']

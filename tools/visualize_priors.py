@@ -37,7 +37,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 from spn_mm.apis import HOLE_CONVENTIONS, SPNInpainter  # noqa: E402
 from spn_mm.apis import write_image  # noqa: E402
-from spn_mm.apis.prior_figure import (
+from spn_mm.visualization.prior_figure import (
     compose_figure,  # noqa: E402
     prior_figure_rows)
 

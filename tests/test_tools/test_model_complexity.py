@@ -1,4 +1,4 @@
-"""tools/analysis/model_complexity.py and spn_mm.utils.complexity."""
+"""tools/analysis/model_complexity.py and spn_mm.analysis.complexity."""
 import json
 import os.path as osp
 
@@ -8,7 +8,7 @@ from mmengine.config import Config
 from torch.utils.flop_counter import FlopCounterMode
 
 from spn_mm.registry import MODELS
-from spn_mm.utils.complexity import (complexity_report, count_flops,
+from spn_mm.analysis.complexity import (complexity_report, count_flops,
                                      format_report, parameter_breakdown)
 from test_apis.spn_api_fixtures import REPO_ROOT, TINY_PROB
 from utils import run_tool

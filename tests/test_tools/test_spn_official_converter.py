@@ -16,9 +16,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from spn_mm.models.editors.spn import (convert_official_state_dict,
-                                       official_generator_cfg)
-from spn_mm.models.editors.spn.official_converter import official_key_map
+from spn_mm.converters import (convert_official_state_dict,
+                               official_generator_cfg, official_key_map)
 from spn_mm.registry import MODELS
 from utils import REPO_ROOT
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from spn_mm.apis.prior_figure import compose_figure, prior_figure_rows
+from spn_mm.visualization.prior_figure import compose_figure, prior_figure_rows
 from test_apis.spn_api_fixtures import (REPO_ROOT, TINY_DET, TINY_PROB,
                                         make_tiny_checkpoint, photo, rect_mask)
 from utils import run_tool

@@ -12,7 +12,7 @@ latency) and a JSON report (to ``--json`` or, without it, to stdout after
 the table). FLOPs are counted on the ``meta`` device (no compute); latency
 runs the generator with random weights on ``--device`` (median of
 ``--repeats`` runs after ``--warmup`` runs). See
-:mod:`spn_mm.utils.complexity`.
+:mod:`spn_mm.analysis.complexity`.
 """
 import argparse
 import json
@@ -24,7 +24,7 @@ import sys
 import spn_mm  # noqa: E402,F401
 from mmengine.config import DictAction  # noqa: E402
 
-from spn_mm.utils.complexity import (
+from spn_mm.analysis.complexity import (
     complexity_report,  # noqa: E402
     format_report)
 

@@ -7,14 +7,14 @@ Usage::
 
 The output ``{'state_dict': {'generator.*': ...}, 'meta': {...}}`` loads
 strictly into ``SPNInpaintor.generator`` (use it as ``load_from`` or
-``--checkpoint``). See ``spn_mm/models/editors/spn/official_converter.py``
+``--checkpoint``). See ``spn_mm/converters/official_spn.py``
 for the key map and the numerical conventions.
 """
 import argparse
 import sys
 
 
-from spn_mm.models.editors.spn.official_converter import \
+from spn_mm.converters.official_spn import \
     convert_official_checkpoint  # noqa: E402
 
 

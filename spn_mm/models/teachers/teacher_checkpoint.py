@@ -8,7 +8,6 @@ with :func:`load_into`, which refuses to leave any weight of the kept
 (non-pruned) model uninitialised.
 """
 import os.path as osp
-import re
 from collections import OrderedDict
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
@@ -17,11 +16,9 @@ import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from torch import Tensor
 
-StateDict = Dict[str, Tensor]
+from spn_mm.converters.asl_tresnet import convert_asl_tresnet
 
-# InPlaceABN keeps |gamma| + eps as the effective scale; eps of the official
-# ASL TResNet layers (inplace_abn default).
-ASL_ABN_EPS = 1e-5
+StateDict = Dict[str, Tensor]
 
 
 def load_teacher_state_dict(path: str,
@@ -77,101 +74,6 @@ def load_teacher_state_dict(path: str,
             raise KeyError(f'{cfg_key}={path!r}: no key starts with the '
                            f'checkpoint prefix {prefix!r}')
     return tensors
-
-
-# --------------------------------------------------------------------- #
-# ASL TResNet (InPlaceABN) -> timm TResNet
-# --------------------------------------------------------------------- #
-# ASL's conv2d_ABN is ``Sequential(Conv2d, InPlaceABN)`` -> ``.0`` / ``.1``;
-# timm's ConvNormAct names them ``.conv`` / ``.bn``. Strided blocks wrap it
-# once more with the anti-alias layer: ``Sequential(conv2d_ABN, AA)``.
-_ABN_PARAMS = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
-_ASL_RULES = [
-    # anti-aliased conv: convK.0.0 (conv) / convK.0.1 (ABN) / convK.1 (AA)
-    (re.compile(r'^(.*\.conv\d)\.0\.0\.weight$'), r'\1.conv.weight'),
-    (re.compile(r'^(.*\.conv\d)\.0\.1\.' + _ABN_PARAMS + '$'), r'\1.bn.\2'),
-    (re.compile(r'^(.*\.conv\d)\.1\.(op\.)?filt$'), None),
-    # plain conv2d_ABN: stem ``body.conv1`` and unstrided block convs
-    (re.compile(r'^(.*\.conv\d)\.0\.weight$'), r'\1.conv.weight'),
-    (re.compile(r'^(.*\.conv\d)\.1\.' + _ABN_PARAMS + '$'), r'\1.bn.\2'),
-    # shortcut: downsample.[AvgPool,] conv2d_ABN
-    (re.compile(r'^(.*\.downsample\.\d+)\.0\.weight$'), r'\1.conv.weight'),
-    (re.compile(r'^(.*\.downsample\.\d+)\.1\.' + _ABN_PARAMS + '$'),
-     r'\1.bn.\2'),
-    # squeeze-excitation and classifier keep their names
-    (re.compile(r'^(.*\.se\.fc\d\.(weight|bias))$'), r'\1'),
-    (re.compile(r'^(head\.fc\.(weight|bias))$'), r'\1'),
-]
-
-
-def _binomial_blur(channels: int) -> Tensor:
-    taps = torch.tensor([1., 2., 1.])
-    kernel = (taps[:, None] * taps[None, :]) / 16
-    return kernel[None, None].repeat(channels, 1, 1, 1)
-
-
-def convert_asl_tresnet(state_dict: StateDict,
-                        eps: float = ASL_ABN_EPS) -> StateDict:
-    """Map an official ASL TResNet state dict to timm's TResNet names.
-
-    Key map (every key must match exactly one rule, otherwise ``KeyError``):
-
-    ==========================================  ============================
-    ASL (InPlaceABN)                            timm
-    ==========================================  ============================
-    ``body.conv1.0.weight``                     ``body.conv1.conv.weight``
-    ``body.conv1.1.{weight,bias,running_*}``    ``body.conv1.bn.*``
-    ``....convK.0.weight`` / ``.convK.1.*``     ``.convK.conv`` / ``.convK.bn``
-    ``....convK.0.0.weight`` (anti-aliased)     ``.convK.conv.weight``
-    ``....convK.0.1.*`` (anti-aliased)          ``.convK.bn.*``
-    ``....convK.1[.op].filt`` (blur filter)     dropped after checking it is
-                                                the fixed [1,2,1]x[1,2,1]/16
-                                                filter (timm rebuilds it)
-    ``....downsample.i.0.weight`` / ``.i.1.*``  ``.i.conv.weight`` / ``.i.bn``
-    ``....se.fc{1,2}.*``, ``head.fc.*``         unchanged
-    ==========================================  ============================
-
-    InPlaceABN scales by ``|gamma| + eps``, so every ``bn.weight`` becomes
-    ``weight.abs() + eps`` (the conversion timm applies to ASL checkpoints).
-    A checkpoint already in timm format (``body.conv1.conv.weight``
-    present) is returned unchanged.
-
-    Args:
-        state_dict (dict[str, Tensor]): ASL state dict (``ckpt['model']``).
-        eps (float): InPlaceABN eps. Default: 1e-5.
-
-    Returns:
-        dict[str, Tensor]: Tensors under timm TResNet names.
-    """
-    if 'body.conv1.conv.weight' in state_dict:
-        return OrderedDict(state_dict)
-    out: StateDict = OrderedDict()
-    unknown = []
-    for key, value in state_dict.items():
-        for pattern, repl in _ASL_RULES:
-            if pattern.match(key):
-                break
-        else:
-            unknown.append(key)
-            continue
-        if repl is None:  # anti-alias filter: a constant, check and drop
-            expected = _binomial_blur(value.shape[0]).to(value)
-            if value.shape != expected.shape or not torch.allclose(
-                    value.float(), expected.float(), atol=1e-3):
-                raise ValueError(f'ASL checkpoint: anti-alias filter {key} is '
-                                 'not the [1,2,1]x[1,2,1]/16 blur timm uses')
-            continue
-        new_key = pattern.sub(repl, key)
-        if new_key.endswith('.bn.weight'):
-            value = value.abs() + eps
-        if new_key in out:
-            raise KeyError(f'ASL checkpoint: two keys map to {new_key}')
-        out[new_key] = value
-    if unknown:
-        raise KeyError(
-            f'ASL checkpoint: {len(unknown)} key(s) match no rule of the ASL '
-            f'-> timm TResNet key map, e.g. {unknown[:5]}')
-    return out
 
 
 TEACHER_KEY_MAPS: Dict[str, Callable[[StateDict], StateDict]] = {

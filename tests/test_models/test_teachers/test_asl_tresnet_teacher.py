@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from mmengine import Config
 
-from spn_mm.models.teachers import PretextTeacher, convert_asl_tresnet
+from spn_mm.converters import convert_asl_tresnet
+from spn_mm.models.teachers import PretextTeacher
 from spn_mm.registry import MODELS
 
 REPO = osp.dirname(

@@ -1,6 +1,3 @@
-from .official_converter import (convert_official_checkpoint,
-                                 convert_official_state_dict,
-                                 official_generator_cfg)
 from .prior_learner import SemanticPriorLearner
 from .spade_generator import SPADEGenerator
 from .spn_blocks import (SPNRegionNorm, SPNResBlock, SPNResidualDenseBlock,
@@ -16,6 +13,5 @@ __all__ = [
     'SPNSPADEShortcutResBlock', 'SPNResBlock', 'SPNShortcutResBlock',
     'SPNResidualDenseBlock', 'SemanticPriorLearner', 'VariationalPrior',
     'SPADEGenerator', 'SPNGenerator', 'SPNFeatures', 'to_official',
-    'learner_view', 'SPNInpaintor', 'official_generator_cfg',
-    'convert_official_state_dict', 'convert_official_checkpoint'
+    'learner_view', 'SPNInpaintor'
 ]

@@ -5,7 +5,8 @@ import torch
 from torch.distributions import Normal
 from torch.utils.flop_counter import FlopCounterMode
 
-from spn_mm.models.editors.spn import SPNGenerator, official_generator_cfg
+from spn_mm.converters import official_generator_cfg
+from spn_mm.models.editors.spn import SPNGenerator
 from spn_mm.registry import MODELS
 
 TINY_LEARNER = dict(

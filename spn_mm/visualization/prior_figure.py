@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from spn_mm.visualization import colorize_labels, kmeans_labels, match_labels
+from .prior_maps import colorize_labels, kmeans_labels, match_labels
 
 Panel = Tuple[str, np.ndarray]  # title, (h, w, 3) uint8 RGB
 
