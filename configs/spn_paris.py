@@ -13,10 +13,7 @@ model = dict(
     # local ASL TResNet-L (OpenImages) weights; needed for training only
     teacher=dict(checkpoint='checkpoints/asl_tresnet_l_openimages.pth'))
 train_cfg = dict(max_epochs=75)
-train_dataloader = dict(
-    batch_size=4,
-    drop_last=True,
-    sampler=dict(type='SeededDefaultSampler', shuffle=True))
+train_dataloader = {{_base_.epoch_train_loader}}
 default_hooks = dict(
     prior_loss=dict(until_epoch=70),
     checkpoint=dict(by_epoch=True, interval=1))

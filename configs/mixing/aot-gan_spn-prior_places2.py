@@ -13,7 +13,7 @@
 # * mmagic's PerceptualLoss (AOT-GAN's perceptual + style terms) always
 #   downloads VGG19 when built, so it is left out here.
 _base_ = [
-    '../_base_/teachers/asl_tresnet_l.py', '../_base_/datasets/places2.py',
+    '../_base_/teachers/tresnet_l.py', '../_base_/datasets/places2.py',
     '../_base_/schedules/spn_iters.py', '../_base_/default_runtime.py'
 ]
 

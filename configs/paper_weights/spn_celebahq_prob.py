@@ -5,11 +5,4 @@
 # equal layer weights (1/K, K=5). Everything else is the official recipe.
 _base_ = ['../spn_celebahq_prob.py']
 
-model = dict(
-    loss_rec=dict(hole_weight=4.0),
-    loss_kl=dict(direction='standard'),
-    loss_diversity=dict(form='paper'),
-    loss_percep=dict(
-        layer_weights=dict(
-            relu1_1=0.2, relu2_1=0.2, relu3_1=0.2, relu4_1=0.2,
-            relu5_1=0.2)))
+model = {{_base_.paper_text_losses}}

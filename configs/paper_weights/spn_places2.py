@@ -4,4 +4,4 @@
 # else is the official recipe.
 _base_ = ['../spn_places2.py']
 
-model = dict(loss_rec=dict(hole_weight=4.0))
+model = {{_base_.paper_text_losses}}

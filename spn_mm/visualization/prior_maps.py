@@ -150,24 +150,22 @@ def colorize_labels(labels: np.ndarray,
 
 def kmeans_prior_map(feat: ArrayLike,
                      k: int = 8,
-                     seed: int = 0,
-                     max_iter: int = 20,
-                     eps: float = 0.5,
-                     attempts: int = 10,
-                     init: str = 'random',
-                     colormap: Union[str, int] = 'jet') -> np.ndarray:
+                     colormap: Union[str, int] = 'jet',
+                     **kmeans_cfg) -> np.ndarray:
     """K-means map of one feature map (paper Fig. 10 / official
     ``Kmeans_map``), reproducible for a given ``seed``.
 
     Args:
         feat (Tensor | np.ndarray): (C, H, W) features of one sample.
-        k, seed, max_iter, eps, attempts, init: See :func:`kmeans_labels`.
+        k (int): Number of clusters (and colours). Default: 8.
         colormap (str | int): See :func:`colorize_labels`.
+        **kmeans_cfg: ``seed``, ``max_iter``, ``eps``, ``attempts``,
+            ``init`` of :func:`kmeans_labels` (its defaults are official).
 
     Returns:
         np.ndarray: (H, W, 3) uint8 RGB image.
     """
-    labels = kmeans_labels(feat, k, seed, max_iter, eps, attempts, init)
+    labels = kmeans_labels(feat, k, **kmeans_cfg)
     return colorize_labels(labels, k, colormap)
 
 
@@ -217,14 +215,10 @@ def match_labels(labels: np.ndarray, reference: np.ndarray,
 def kmeans_prior_maps(
     feats: Sequence[ArrayLike],
     k: int = 8,
-    seed: int = 0,
-    max_iter: int = 20,
-    eps: float = 0.5,
-    attempts: int = 10,
-    init: str = 'random',
     colormap: Union[str, int] = 'jet',
     match: Optional[str] = 'previous',
-    return_labels: bool = False
+    return_labels: bool = False,
+    **kmeans_cfg
 ) -> Union[List[np.ndarray], Tuple[List[np.ndarray], List[np.ndarray]]]:
     """K-means maps of several feature maps with colours consistent within
     the figure (see the module docstring for the matching rule).
@@ -232,14 +226,16 @@ def kmeans_prior_maps(
     Args:
         feats (Sequence[Tensor | np.ndarray]): (C_i, H_i, W_i) maps, e.g.
             the prior pyramid of one image (channels and sizes may differ).
-        k, seed, max_iter, eps, attempts, init: See :func:`kmeans_labels`
-            (every map is clustered with the same ``seed``).
+        k (int): Number of clusters (and colours). Default: 8.
         colormap (str | int): See :func:`colorize_labels`.
         match (str, optional): ``'previous'`` (match each map to the
             previous one, good for a pyramid ordered by scale), ``'first'``
             (match every map to the first one) or None (canonical colours
             only). Default: ``'previous'``.
         return_labels (bool): Also return the label maps. Default: False.
+        **kmeans_cfg: ``seed``, ``max_iter``, ``eps``, ``attempts``,
+            ``init`` of :func:`kmeans_labels` (every map is clustered with
+            the same ``seed``).
 
     Returns:
         list[np.ndarray]: (H_i, W_i, 3) uint8 RGB images (and the (H_i, W_i)
@@ -253,7 +249,7 @@ def kmeans_prior_maps(
     all_labels: List[np.ndarray] = []
     for i, feat in enumerate(feats):
         _to_chw(feat, f'feats[{i}]')
-        labels = kmeans_labels(feat, k, seed, max_iter, eps, attempts, init)
+        labels = kmeans_labels(feat, k, **kmeans_cfg)
         if all_labels and match is not None:
             ref = all_labels[-1] if match == 'previous' else all_labels[0]
             labels = match_labels(labels, ref, k)

@@ -33,7 +33,7 @@ ADAM = osp.join(REPO_ROOT, 'configs', '_base_', 'schedules', 'spn_adam.py')
 TEACHER = dict(
     Config.fromfile(
         osp.join(REPO_ROOT, 'configs', '_base_', 'teachers',
-                 'rand_tresnet_l.py')).rand_tresnet_l_teacher.to_dict(),
+                 'tresnet_l.py')).rand_tresnet_l_teacher.to_dict(),
     _delete_=True)
 SGD = dict(_delete_=True, type='SGD', lr=1e-3)
 

@@ -84,19 +84,9 @@ test_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 
-# Validation during training: the first 500 manifest pairs, no FID, nothing
-# saved. (Selecting checkpoints on test pairs is what the official code does;
-# make a separate manifest for a clean protocol.)
+# Validation during training: the test loader on the first 500 manifest
+# pairs, no FID, nothing saved. (Selecting checkpoints on test pairs is what
+# the official code does; make a separate manifest for a clean protocol.)
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='SPNManifestDataset',
-        ann_file='meta/eval_manifest_seed0.jsonl',
-        mask_root=mask_root,
-        indices=500,
-        test_mode=True,
-        pipeline=test_pipeline))
+    test_dataloader,
+    dataset=dict(test_dataloader['dataset'], indices=500))

@@ -5,7 +5,7 @@
 #   + FM_w * sum_l mean(|p_l - t_l| (1 + 3M_l))
 # on [0, 1] images; D sees [0, 1] images (real gt01, fake = raw pred01).
 # The paper text's delta=4 (1 + 4M) is configs/paper_weights/ (README there).
-_base_ = ['../teachers/asl_tresnet_l.py']
+_base_ = ['../teachers/tresnet_l.py']
 
 model = dict(
     type='SPNInpaintor',
@@ -29,3 +29,7 @@ model = dict(
         disc_step=1,
         disc_input='raw'),  # official: D sees the raw prediction
     test_cfg=dict(num_samples=1))
+
+# The paper text's reconstruction weight delta=4, mean(|pred - gt| (1 + 4M))
+# (Eq. 10), for configs/paper_weights/ (spn_prob.py adds its loss forms).
+paper_text_losses = dict(loss_rec=dict(hole_weight=4.0))

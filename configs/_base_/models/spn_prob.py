@@ -1,5 +1,5 @@
 # Probabilistic SPN exactly as the authors' training code
-# (configs/README.md): variational prior between S_enc^L and S_prior^L, 2 samples per input
+# (configs/README.md): the deterministic model (spn_det.py) plus a variational prior between S_enc^L and S_prior^L, 2 samples per input
 # in training, hinge D with instance norm. Generator 68,512,883 params, D
 # 2,763,841. G loss on [0, 1] images (D sees [0, 1] too):
 #   1 * hinge + 10 * L1(1 + 2M) + FM_w * prior + 0.05 * mean KL(N(0,I) || q)
@@ -11,30 +11,16 @@
 # VGG19 weights load from a LOCAL torchvision vgg19 file: set
 # model.loss_percep.vgg_path and model.loss_diversity.vgg_path (one frozen
 # VGG is shared by both losses; it is not saved in checkpoints).
-_base_ = ['../teachers/asl_tresnet_l.py']
+_base_ = ['./spn_det.py']
 
 vgg_path = 'checkpoints/vgg19-dcbb9e9d.pth'
 
 model = dict(
-    type='SPNInpaintor',
-    data_preprocessor=dict(type='DataPreprocessor', mean=[127.5], std=[127.5]),
     encdec=dict(
-        type='SPNGenerator',
-        prior_learner=dict(
-            type='SemanticPriorLearner',
-            num_scales=3,
-            head_channels=[76, 76, 152]),
-        image_generator=dict(
-            type='SPADEGenerator',
-            num_middle_blocks=8,
-            fusion='spade',
-            cap_spade_hidden=True),  # decoder.3 SPADE hidden width 64
+        image_generator=dict(cap_spade_hidden=True),  # decoder.3 SPADE 64
         variational=dict(type='VariationalPrior', num_samples=2)),  # K train
-    disc=dict(type='SPNProbDiscriminator', in_channels=3),
-    teacher={{_base_.asl_tresnet_l_teacher}},
-    loss_gan=dict(type='GANLoss', gan_type='hinge', loss_weight=1.0),
-    loss_rec=dict(type='MaskWeightedL1Loss', loss_weight=10.0, hole_weight=2.0),
-    loss_prior=dict(type='PriorDistillationLoss', loss_weight=1.0, alpha=3.0),
+    disc=dict(_delete_=True, type='SPNProbDiscriminator', in_channels=3),
+    loss_gan=dict(gan_type='hinge'),
     loss_kl=dict(type='GaussianKLLoss', loss_weight=0.05,
                  direction='official'),
     loss_fm=dict(type='DiscFeatureMatchingLoss', loss_weight=10.0),
@@ -43,9 +29,17 @@ model = dict(
     loss_diversity=dict(
         type='PerceptualDiversityLoss', loss_weight=1.0, form='official',
         vgg_path=vgg_path),
-    disc_input_range=(0., 1.),
-    train_cfg=dict(
-        disc_step=1,
-        disc_input='raw'),
     # pluralistic evaluation: 5 seeded samples per image (per-image seeds)
     test_cfg=dict(num_samples=5, seed=2022, sample='random'))
+
+# The paper text's loss forms (configs/paper_weights/): delta=4 (Eq. 10),
+# KL(q || N(0, I)) (Eq. 6), the Eq. 14 diversity and the Eq. 13 perceptual
+# term with equal layer weights (1/K, K=5).
+paper_text_losses = dict(
+    loss_rec=dict(hole_weight=4.0),
+    loss_kl=dict(direction='standard'),
+    loss_diversity=dict(form='paper'),
+    loss_percep=dict(
+        layer_weights=dict(
+            relu1_1=0.2, relu2_1=0.2, relu3_1=0.2, relu4_1=0.2,
+            relu5_1=0.2)))

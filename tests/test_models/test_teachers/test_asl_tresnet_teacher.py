@@ -13,7 +13,7 @@ from spn_mm.registry import MODELS
 
 REPO = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-CFG = osp.join(REPO, 'configs', '_base_', 'teachers', 'asl_tresnet_l.py')
+CFG = osp.join(REPO, 'configs', '_base_', 'teachers', 'tresnet_l.py')
 
 
 def _cfg(**overrides) -> dict:

@@ -23,9 +23,13 @@ ALL_CFGS = [
 ]
 
 
+# teacher variable -> its base file (the TResNet-L variants share one)
+CFG_FILES = {'asl_tresnet_l': 'tresnet_l', 'rand_tresnet_l': 'tresnet_l'}
+
+
 def _cfg(name: str, **overrides) -> dict:
-    cfg = Config.fromfile(osp.join(CFG_DIR, name + '.py'))[name +
-                                                           '_teacher'].to_dict()
+    path = osp.join(CFG_DIR, CFG_FILES.get(name, name) + '.py')
+    cfg = Config.fromfile(path)[name + '_teacher'].to_dict()
     cfg.update(overrides)
     return cfg
 
