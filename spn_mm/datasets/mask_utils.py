@@ -22,10 +22,12 @@ OUT_OF_RANGE = 'out_of_range'
 ALL_BUCKET = 'All'
 
 
-def binarize_mask(mask: np.ndarray,
-                  threshold: int = 127,
-                  invert: bool = False) -> np.ndarray:
-    """Binarise a mask image with a JPEG-safe threshold.
+def mask_image_to_holes(mask: np.ndarray,
+                        threshold: int = 127,
+                        invert: bool = False) -> np.ndarray:
+    """A dataset's mask image -> the pipeline's (H, W, 1) uint8 hole map,
+    with a JPEG-safe threshold (user-facing masks of any convention go
+    through :func:`spn_mm.apis.binarize_mask` instead).
 
     Args:
         mask (np.ndarray): ``(H, W)`` or ``(H, W, C)`` image, any integer or
@@ -79,8 +81,8 @@ def read_mask(path: str,
     Args:
         path (str): Mask image file.
         size (tuple[int, int], optional): Target ``(height, width)``.
-        threshold (int): See :func:`binarize_mask`.
-        invert (bool): See :func:`binarize_mask`.
+        threshold (int): See :func:`mask_image_to_holes`.
+        invert (bool): See :func:`mask_image_to_holes`.
 
     Returns:
         np.ndarray: ``(H, W, 1)`` uint8 0/1 mask (1 = hole).
@@ -90,7 +92,7 @@ def read_mask(path: str,
         raise FileNotFoundError(
             f'mask_path: cannot read a mask image at {path!r} (missing or '
             'corrupt file)')
-    mask = binarize_mask(img, threshold, invert)
+    mask = mask_image_to_holes(img, threshold, invert)
     if size is not None:
         mask = resize_mask(mask, size)
     return mask

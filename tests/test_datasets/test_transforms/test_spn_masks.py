@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from spn_mm.datasets.mask_utils import (assign_bucket, binarize_mask,
-                                        bucket_names, read_mask)
+from spn_mm.datasets.mask_utils import (assign_bucket, bucket_names,
+                                        mask_image_to_holes, read_mask)
 from spn_mm.datasets.transforms.masks import generate_irregular_mask
 from spn_mm.registry import TRANSFORMS
 
@@ -80,8 +80,9 @@ def test_jpeg_mask_binarisation(tmp_path):
         5 * (m[..., 0] != mask).mean()
     # colour masks are averaged, invert flips
     col = np.repeat((mask * 255)[..., None], 3, axis=2)
-    assert np.array_equal(binarize_mask(col)[..., 0], mask)
-    assert np.array_equal(binarize_mask(col, invert=True)[..., 0], 1 - mask)
+    assert np.array_equal(mask_image_to_holes(col)[..., 0], mask)
+    assert np.array_equal(
+        mask_image_to_holes(col, invert=True)[..., 0], 1 - mask)
 
 
 def test_read_mask_resize_is_nearest(tmp_path):
