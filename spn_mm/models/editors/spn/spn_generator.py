@@ -274,6 +274,13 @@ class SPNGenerator(BaseModule):
         * ``mode='train'``: ``forward_train(x, mask, **kwargs)``.
         * ``mode='test'``: ``forward_test(x, mask, **kwargs)``.
 
+        Why not mmengine's ``'loss'``/``'predict'``: those are the modes of a
+        whole model (``BaseModel.forward``: losses, or data samples). The
+        generator returns neither -- ``'train'`` gives the tensors the
+        inpaintor's losses need (``out01``, ``distill``, ``dist``), ``'test'``
+        the image(s) -- and ``'tensor'`` keeps mmengine's and mmagic's
+        meaning (a raw tensor from the packed ``(B, 4, H, W)`` input).
+
         Args:
             x (Tensor): See above (masked image in [-1, 1], holes 0).
             mask (Tensor, optional): (B, 1, H, W), 1 = hole (train/test).
