@@ -1,7 +1,6 @@
 from .manifest_utils import (build_manifest, load_manifest, manifest_hash,
                              pair_indices, verify_manifest, write_manifest)
-from .mask_utils import (DEFAULT_BUCKET_EDGES, assign_bucket, bucket_names,
-                         mask_image_to_holes, read_mask, resize_mask)
+from .mask_utils import mask_image_to_holes, read_mask, resize_mask
 from .seeded_sampling import (SampleKey, SeededDefaultSampler,
                               SeededInfiniteSampler, SPNImageDataset,
                               seeded_global_rngs)
@@ -12,7 +11,6 @@ __all__ = [
     'SPNManifestDataset', 'SPNImageDataset', 'SampleKey',
     'SeededInfiniteSampler', 'SeededDefaultSampler', 'seeded_global_rngs',
     'build_manifest', 'load_manifest', 'manifest_hash', 'pair_indices',
-    'verify_manifest', 'write_manifest', 'DEFAULT_BUCKET_EDGES',
-    'assign_bucket', 'mask_image_to_holes', 'bucket_names', 'read_mask',
+    'verify_manifest', 'write_manifest', 'mask_image_to_holes', 'read_mask',
     'resize_mask'
 ]

@@ -22,9 +22,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .mask_utils import (DEFAULT_BUCKET_EDGES, OUT_OF_RANGE, assign_bucket,
-                         bucket_names, check_bucket_edges, read_mask,
-                         sha1_file)
+from spn_mm.evaluation.buckets import (DEFAULT_BUCKET_EDGES, OUT_OF_RANGE,
+                                       assign_bucket, bucket_names,
+                                       check_bucket_edges)
+from .mask_utils import read_mask, sha1_file
 
 MANIFEST_FORMAT = 'spn_mm.eval_manifest'
 MANIFEST_VERSION = 1

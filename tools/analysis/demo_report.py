@@ -38,7 +38,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import load_checkpoint, set_random_seed  # noqa: E402
 
-from spn_mm.datasets.mask_utils import assign_bucket, bucket_names  # noqa
+from spn_mm.evaluation.buckets import assign_bucket, bucket_names  # noqa
 from spn_mm.evaluation.inpainting_scores import (composite,  # noqa: E402
                                                  quantize, spn_scores)
 from spn_mm.registry import DATASETS, MODELS  # noqa: E402

@@ -142,8 +142,8 @@ def build_celebahq(root: str, out_dir: str, img_dir: str) -> None:
 
 def build_masks(root: str, out_dir: str, size: int,
                 groups: List[float]) -> None:
-    from spn_mm.datasets.mask_utils import (assign_bucket, bucket_names,
-                                            read_mask)
+    from spn_mm.datasets.mask_utils import read_mask
+    from spn_mm.evaluation.buckets import assign_bucket, bucket_names
     files = scan(root)
     write_list(osp.join(out_dir, 'masks_all.txt'), files)
     lists = {n: [] for n in bucket_names(groups)}

@@ -29,7 +29,8 @@ import sys
 from spn_mm.datasets.manifest_utils import (  # noqa: E402
     build_manifest, pair_indices, verify_manifest, write_manifest)
 from spn_mm.datasets.mask_utils import (  # noqa: E402
-    DEFAULT_BUCKET_EDGES, MASK_EXTENSIONS, list_mask_files)
+    MASK_EXTENSIONS, list_mask_files)
+from spn_mm.evaluation.buckets import DEFAULT_BUCKET_EDGES  # noqa: E402
 
 
 def read_list(path: str, limit: int = None) -> list:

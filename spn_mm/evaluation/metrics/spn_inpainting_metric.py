@@ -21,10 +21,9 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader
 
-from spn_mm.datasets.mask_utils import (ALL_BUCKET, DEFAULT_BUCKET_EDGES,
-                                        OUT_OF_RANGE, assign_bucket,
-                                        bucket_names, check_bucket_edges)
 from spn_mm.registry import METRICS
+from ..buckets import (ALL_BUCKET, DEFAULT_BUCKET_EDGES, OUT_OF_RANGE,
+                       assign_bucket, bucket_names, check_bucket_edges)
 from ..fid import FID_DIM, SPNFIDInception, frechet_distance_from_features
 from ..inpainting_scores import MMagicScorer, chw_to_hwc
 from ..inpainting_scores import composite as composite_img

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from spn_mm.datasets.mask_utils import (assign_bucket, bucket_names,
-                                        mask_image_to_holes, read_mask)
+from spn_mm.datasets.mask_utils import mask_image_to_holes, read_mask
+from spn_mm.evaluation.buckets import assign_bucket, bucket_names
 from spn_mm.datasets.transforms.masks import generate_irregular_mask
 from spn_mm.registry import TRANSFORMS
 
