@@ -7,7 +7,7 @@ Inception-V3 patched to the TF-FID graph, the model of pytorch-fid) built
 ``pt_inception-2015-12-05-6726825d.pth`` (pytorch-fid's release file).
 """
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -218,3 +218,24 @@ def frechet_distance_from_features(feats1: np.ndarray,
     tr_covmean = float(sv.sum() / np.sqrt(c1 * c2))
     diff = mu1 - mu2
     return float(diff.dot(diff) + tr1 + tr2 - 2 * tr_covmean)
+
+
+def fid_from_feature_lists(real: Sequence[Optional[np.ndarray]],
+                           fake: Sequence[Optional[np.ndarray]],
+                           eps: float = 1e-6) -> float:
+    """FID of per-image feature vectors (``None`` entries are skipped).
+
+    Args:
+        real, fake (Sequence[np.ndarray | None]): (D,) features per image.
+        eps (float): See :func:`frechet_distance`.
+
+    Returns:
+        float: The distance; NaN with fewer than 2 vectors on a side; a
+        round-off negative (> -1e-6, identical sets) is returned as 0.
+    """
+    real = [f for f in real if f is not None]
+    fake = [f for f in fake if f is not None]
+    if len(real) < 2 or len(fake) < 2:
+        return float('nan')
+    fid = frechet_distance_from_features(np.stack(real), np.stack(fake), eps)
+    return 0.0 if -1e-6 < fid < 0 else fid

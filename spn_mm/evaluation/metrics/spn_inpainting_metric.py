@@ -5,10 +5,7 @@ Works in mmagic's ``MultiValLoop`` / ``MultiTestLoop`` (it implements
 like mmagic's sample-wise metrics, and ``evaluate()`` without ``size``) and
 in mmengine's plain ``ValLoop`` / ``TestLoop`` (``evaluate(size)``).
 """
-import csv
-import json
 import logging
-import math
 import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence
@@ -22,14 +19,16 @@ from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader
 
 from spn_mm.registry import METRICS
-from ..buckets import (ALL_BUCKET, DEFAULT_BUCKET_EDGES, OUT_OF_RANGE,
-                       assign_bucket, bucket_names, check_bucket_edges)
-from ..fid import FID_DIM, SPNFIDInception, frechet_distance_from_features
+from ..aggregate import bucket_summary
+from ..buckets import (ALL_BUCKET, DEFAULT_BUCKET_EDGES, assign_bucket,
+                       bucket_names, check_bucket_edges)
+from ..fid import FID_DIM, SPNFIDInception, fid_from_feature_lists
 from ..inpainting_scores import MMagicScorer, chw_to_hwc
 from ..inpainting_scores import composite as composite_img
 from ..inpainting_scores import quantize as quantize_img
 from ..inpainting_scores import read_raw_mask, spn_scores
 from ..prediction_writer import PredictionWriter
+from ..report import format_table, write_per_image_csv, write_summary
 from ..lpips_diversity import (build_lpips, lpips_hole_diversity,
                                lpips_pairwise_diversity)
 
@@ -43,11 +42,6 @@ def _to_tensor(x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f'expected a tensor or array, got {type(x)}')
     return x.detach().cpu()
-
-
-def _mean(values: Sequence[float]) -> float:
-    vals = [v for v in values if v is not None and not math.isnan(v)]
-    return float(np.mean(vals)) if vals else float('nan')
 
 
 @METRICS.register_module()
@@ -483,53 +477,19 @@ class SPNInpaintingMetric(BaseMetric):
         """Aggregate per bucket, print the table, save JSON/CSV."""
         edges = self._edges()
         names = bucket_names(edges)
-        # buckets are re-assigned here so a changed edge set is honoured
-        for r in results:
-            r['bucket_measured'] = assign_bucket(r['ratio'], edges)
-        groups = {
-            n: [r for r in results if r['bucket_measured'] == n]
-            for n in names
-        }
-        groups[ALL_BUCKET] = list(results)
-        k_max = max((r['K'] for r in results), default=1)
         eps = (self.fid_cfg or {}).get('eps', 1e-6)
-        out: Dict[str, Any] = {}
-        for name, rs in groups.items():
-            out[f'{name}/count'] = len(rs)
-            best = [r['best'] for r in rs]
-            out[f'{name}/PSNR'] = _mean(
-                [r['psnr'][b] for r, b in zip(rs, best)])
-            out[f'{name}/SSIM'] = _mean(
-                [r['ssim'][b] for r, b in zip(rs, best)])
-            out[f'{name}/MAE'] = _mean([r['mae'][b] for r, b in zip(rs, best)
-                                        ]) * self.mae_scaling
-            out[f'{name}/PSNR_capped_count'] = int(
-                sum(r['capped'][b] for r, b in zip(rs, best)))
-            if self.inception is not None:
-                real = [r['real_feat'] for r in rs]
-                fake = [r['fake_feats'][b] for r, b in zip(rs, best)]
-                out[f'{name}/FID'] = self._fid(real, fake, eps)
-                out[f'{name}/FID_unreliable'] = int(len(rs) < FID_DIM)
-            if k_max > 1:
-                out[f'{name}/K'] = k_max
-                out[f'{name}/PSNR_meanK'] = _mean(
-                    [float(np.mean(r['psnr'])) for r in rs])
-                out[f'{name}/SSIM_meanK'] = _mean(
-                    [float(np.mean(r['ssim'])) for r in rs])
-                out[f'{name}/MAE_meanK'] = _mean(
-                    [float(np.mean(r['mae'])) for r in rs]) * self.mae_scaling
-                if self.lpips is not None:
-                    out[f'{name}/LPIPS_div'] = _mean(
-                        [r['lpips_div'] for r in rs])
-                    out[f'{name}/LPIPS_div_hole'] = _mean(
-                        [r['lpips_div_hole'] for r in rs])
-                if self.inception is not None:
-                    real = [r['real_feat'] for r in rs]
-                    fake = [f for r in rs for f in r['fake_feats']]
-                    out[f'{name}/FID_allK'] = self._fid(real, fake, eps)
-        n_out = sum(r['bucket_measured'] == OUT_OF_RANGE for r in results)
-        if n_out:
-            out[f'{OUT_OF_RANGE}/count'] = n_out
+        fid = None
+        if self.inception is not None:
+            def fid(real: list, fake: list) -> float:
+                return fid_from_feature_lists(real, fake, eps)
+        out = bucket_summary(
+            results,
+            edges,
+            mae_scaling=self.mae_scaling,
+            fid=fid,
+            fid_dim=FID_DIM,
+            with_lpips=self.lpips is not None)
+        k_max = out.get(f'{ALL_BUCKET}/K', 1)
         if self.inception is not None and self.inception.smoke:
             out['FID_meaningless'] = 1
         meta = self.dataset_meta or {}
@@ -544,22 +504,12 @@ class SPNInpaintingMetric(BaseMetric):
         if self.save_results:
             self._save(out, results, names + [ALL_BUCKET], mhash)
         if self.writer is not None:
-            self._write_per_image_csv(
-                osp.join(self.writer.out_dir, 'per_image.csv'), results)
+            write_per_image_csv(
+                osp.join(self.writer.out_dir, 'per_image.csv'), results,
+                self.mae_scaling)
             self.writer.write_readme(self._settings(mhash, len(results)),
                                      k_max)
         return out
-
-    @staticmethod
-    def _fid(real: list, fake: list, eps: float) -> float:
-        real = [f for f in real if f is not None]
-        fake = [f for f in fake if f is not None]
-        if len(real) < 2 or len(fake) < 2:
-            return float('nan')
-        fid = frechet_distance_from_features(
-            np.stack(real), np.stack(fake), eps)
-        # round-off can give tiny negative values for identical sets
-        return 0.0 if -1e-6 < fid < 0 else fid
 
     def _write_cache(self, results: List[dict]) -> None:
         path = self._cache_path()
@@ -580,25 +530,7 @@ class SPNInpaintingMetric(BaseMetric):
     # ------------------------------------------------------------------
     # reporting
     # ------------------------------------------------------------------
-    def _rows(self, out: dict, cols: List[str]) -> List[List[str]]:
-        metrics = []
-        for key in out:
-            if '/' not in key:
-                continue
-            bucket, name = key.split('/', 1)
-            if bucket in cols and name not in metrics:
-                metrics.append(name)
-        rows = []
-        for name in metrics:
-            row = [name]
-            for c in cols:
-                v = out.get(f'{c}/{name}', float('nan'))
-                row.append(str(v) if isinstance(v, int) else f'{v:.4f}')
-            rows.append(row)
-        return rows
-
     def _table(self, out: dict, cols: List[str], mhash: str, n: int) -> str:
-        from prettytable import PrettyTable
         k = out.get(f'{ALL_BUCKET}/K', 1)
         title = (f'SPN inpainting metrics | dataset={self._name()} | '
                  f'compat={self.compat} | N={n}' +
@@ -606,11 +538,7 @@ class SPNInpaintingMetric(BaseMetric):
                  f' | manifest={mhash}')
         if out.get('FID_meaningless'):
             title += ' | FID MEANINGLESS (smoke weights)'
-        table = PrettyTable()
-        table.field_names = ['Metric'] + cols
-        for row in self._rows(out, cols):
-            table.add_row(row)
-        return title + '\n' + table.get_string()
+        return format_table(title, out, cols)
 
     def _resolve_output_dir(self) -> Optional[str]:
         if self.output_dir is not None:
@@ -629,28 +557,15 @@ class SPNInpaintingMetric(BaseMetric):
                 'outdir', 'SPNInpaintingMetric: no output_dir and no runner '
                 'log dir; JSON/CSV results are not saved.')
             return
-        os.makedirs(out_dir, exist_ok=True)
         stem = f'spn_metrics_{self._name()}'.replace('/', '_')
         if self.prefix:
             stem += f'_{self.prefix}'.replace('/', '_')
         stem += f'_{self.compat}_{mhash[:8]}'
-        summary = dict(
-            self._settings(mhash, len(results)),
-            metrics={
-                k: (None if isinstance(v, float) and math.isnan(v) else v)
-                for k, v in out.items()
-            })
-        jpath = osp.join(out_dir, stem + '.json')
-        with open(jpath, 'w', encoding='utf-8') as f:
-            json.dump(summary, f, indent=2)
-        cpath = osp.join(out_dir, stem + '.csv')
-        with open(cpath, 'w', newline='', encoding='utf-8') as f:
-            w = csv.writer(f)
-            w.writerow(['metric'] + cols)
-            for row in self._rows(out, cols):
-                w.writerow(row)
+        jpath, cpath = write_summary(out_dir, stem,
+                                     self._settings(mhash, len(results)),
+                                     out, cols)
         ppath = osp.join(out_dir, stem + '_per_image.csv')
-        self._write_per_image_csv(ppath, results)
+        write_per_image_csv(ppath, results, self.mae_scaling)
         self.saved_files = [jpath, cpath, ppath]
         print_log(
             f'SPNInpaintingMetric: results (manifest {mhash}) saved to '
@@ -671,31 +586,3 @@ class SPNInpaintingMetric(BaseMetric):
             mae_scaling=self.mae_scaling,
             fid_weights_sha1=(None if self.inception is None else
                               self.inception.weights_sha1))
-
-    def _write_per_image_csv(self, ppath: str, results: List[dict]) -> None:
-        """One row per image: metadata, best-of-K scores, every PSNR."""
-        os.makedirs(osp.dirname(osp.abspath(ppath)), exist_ok=True)
-        with open(ppath, 'w', newline='', encoding='utf-8') as f:
-            w = csv.writer(f)
-            w.writerow([
-                'manifest_idx', 'sample_idx', 'gt_path', 'mask_path',
-                'hole_ratio', 'bucket', 'K', 'best', 'PSNR', 'SSIM', 'MAE',
-                'PSNR_capped', 'LPIPS_div', 'PSNR_all', 'LPIPS_div_hole'
-            ])
-            for r in results:
-                b = r['best']
-                w.writerow([
-                    r.get('manifest_idx'),
-                    r.get('sample_idx'),
-                    r.get('gt_path'),
-                    r.get('mask_path'), f'{r["ratio"]:.6f}',
-                    r['bucket_measured'], r['K'], b,
-                    repr(r['psnr'][b]),
-                    repr(r['ssim'][b]),
-                    repr(r['mae'][b] * self.mae_scaling),
-                    int(r['capped'][b]),
-                    '' if r['lpips_div'] is None else repr(r['lpips_div']),
-                    ' '.join(repr(p) for p in r['psnr']),
-                    '' if r.get('lpips_div_hole') is None else repr(
-                        r['lpips_div_hole'])
-                ])
