@@ -2,6 +2,9 @@
 
 Same command line as mmagic's ``tools/test.py``, with spn_mm's stack fixes
 (checkpoints load under torch >= 2.6) and CPU distributed support.
+The checkpoint (truncated, foreign, NaN/inf weights) and the test data
+(:mod:`spn_mm.datasets.preflight`) are checked up front; user errors print
+one line and exit 1 (``--debug`` for the traceback; docs/reliability.md).
 ``--save-images DIR`` makes every ``SPNInpaintingMetric`` of the test
 evaluator write the images it scored to DIR (see
 ``spn_mm/evaluation/prediction_writer.py``).
@@ -17,9 +20,16 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from spn_mm.apis import read_checkpoint  # noqa: E402
+from spn_mm.datasets import preflight_dataloader  # noqa: E402
 from spn_mm.engine.hooks import SaveMetricsHook  # noqa: E402
+from spn_mm.utils import one_line, user_errors  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
+
+
+class ConfigFileError(ValueError):
+    """The config file cannot be loaded."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,6 +61,11 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of user errors (bad paths, data, '
+        'checkpoints), which otherwise print one line and exit 1')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -81,11 +96,34 @@ def set_save_images(cfg: Config, out_dir: str) -> int:
     return len(found)
 
 
+def load_cfg(path: str) -> Config:
+    """Read the config file, one-line errors for a missing/broken file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path!r}')
+    try:
+        return Config.fromfile(path)
+    except (SyntaxError, ImportError, KeyError, ValueError, TypeError,
+            AttributeError, NameError) as err:
+        raise ConfigFileError(f'config {path!r}: cannot load it '
+                              f'({type(err).__name__}: {one_line(err)})'
+                              ) from err
+
+
 def main() -> None:
+    """Run; user errors print one line and exit 1 (``--debug``: raise)."""
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
+    try:
+        run(args)
+    except user_errors() + (ConfigFileError, ) as err:
+        if args.debug:
+            raise
+        raise SystemExit(f'error: {one_line(err)}')
+
+
+def run(args: argparse.Namespace) -> None:
+    """The tool behind :func:`main`."""
+    read_checkpoint(args.checkpoint)  # truncated/foreign/NaN: one line
+    cfg = load_cfg(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -99,6 +137,7 @@ def main() -> None:
     if args.save_images:
         set_save_images(cfg, args.save_images)
 
+    preflight_dataloader(cfg, 'test_dataloader')
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     print_log(describe_distributed(), 'current', logging.INFO)

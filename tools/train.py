@@ -1,8 +1,10 @@
 """Train an SPN (or any mmagic) model: ``python tools/train.py CONFIG``.
 
 Same command line as mmagic's ``tools/train.py``. On top of it: ``import
-spn_mm`` (stack fixes, registration) and CPU distributed runs (gloo, see
-:mod:`spn_mm.utils.dist_utils`).
+spn_mm`` (stack fixes, registration), CPU distributed runs (gloo, see
+:mod:`spn_mm.utils.dist_utils`), up-front dataset checks
+(:mod:`spn_mm.datasets.preflight`) and one-line user errors with exit
+status 1 (``--debug`` for the traceback; docs/reliability.md).
 """
 import argparse
 import logging
@@ -16,9 +18,15 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from spn_mm.datasets import preflight_dataloader  # noqa: E402
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
+from spn_mm.utils import one_line, user_errors  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
+
+
+class ConfigFileError(ValueError):
+    """The config file cannot be loaded."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,6 +58,11 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of user errors (bad paths, data, '
+        'checkpoints), which otherwise print one line and exit 1')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -75,9 +88,33 @@ def enable_amp(cfg: Config) -> None:
     print_log('AMP training enabled for every optimizer.', 'current')
 
 
+def load_cfg(path: str) -> Config:
+    """Read the config file, one-line errors for a missing/broken file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path!r}')
+    try:
+        return Config.fromfile(path)
+    except (SyntaxError, ImportError, KeyError, ValueError, TypeError,
+            AttributeError, NameError) as err:
+        raise ConfigFileError(f'config {path!r}: cannot load it '
+                              f'({type(err).__name__}: {one_line(err)})'
+                              ) from err
+
+
 def main() -> None:
+    """Run; user errors print one line and exit 1 (``--debug``: raise)."""
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    try:
+        run(args)
+    except user_errors() + (ConfigFileError, ) as err:
+        if args.debug:
+            raise
+        raise SystemExit(f'error: {one_line(err)}')
+
+
+def run(args: argparse.Namespace) -> None:
+    """The tool behind :func:`main`."""
+    cfg = load_cfg(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -100,6 +137,9 @@ def main() -> None:
                                '"auto_scale_lr.base_batch_size" in your '
                                'configuration file.')
 
+    preflight_dataloader(cfg, 'train_dataloader')
+    if cfg.get('val_cfg'):
+        preflight_dataloader(cfg, 'val_dataloader')
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     print_log(describe_distributed(), 'current', logging.INFO)

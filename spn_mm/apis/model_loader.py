@@ -25,7 +25,7 @@ removed.
 import copy
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -165,20 +165,79 @@ def build_inference_model(config: Union[str, os.PathLike, Config, dict],
     return model
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that is missing, unreadable, foreign or non-finite."""
+
+
 def _unwrap_state_dict(ckpt: object, path: str) -> Dict[str, torch.Tensor]:
     if isinstance(ckpt, dict) and 'state_dict' in ckpt and isinstance(
             ckpt['state_dict'], dict):
         ckpt = ckpt['state_dict']
     if not isinstance(ckpt, dict) or not ckpt or not all(
             isinstance(k, str) for k in ckpt):
-        raise ValueError(f'checkpoint {path!r}: expected a state dict or an '
-                         "mmengine checkpoint {'state_dict': ...}")
+        raise CheckpointError(
+            f'checkpoint {path!r}: expected a state dict or an '
+            "mmengine checkpoint {'state_dict': ...}")
     out = {}
     for key, value in ckpt.items():
         while key.startswith('module.'):
             key = key[len('module.'):]
         out[key] = value
     return out
+
+
+def check_finite_weights(state: Dict[str, torch.Tensor], path: str) -> None:
+    """Refuse a state dict whose floating-point tensors hold NaN or inf.
+
+    Args:
+        state (dict[str, Tensor]): Key -> tensor (other values ignored).
+        path (str): How to call the checkpoint in the message.
+    """
+    bad = [
+        k for k, v in state.items() if isinstance(v, torch.Tensor)
+        and v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
+    if bad:
+        more = f' (+{len(bad) - 3} more)' if len(bad) > 3 else ''
+        raise CheckpointError(
+            f'checkpoint {path!r}: {len(bad)} tensor(s) contain NaN/inf '
+            f'values: {", ".join(bad[:3])}{more}; expected finite weights '
+            '(the training run diverged or the file is damaged)')
+
+
+def read_checkpoint(checkpoint: Union[str, os.PathLike, dict],
+                    map_location: str = 'cpu') -> Tuple[Dict, str]:
+    """Read a checkpoint's state dict and refuse damaged ones.
+
+    A truncated or foreign file (not a torch checkpoint, or not a state
+    dict) and NaN/inf weights raise :class:`CheckpointError`, a missing
+    file ``FileNotFoundError``, each with one line naming the file.
+
+    Args:
+        checkpoint (str | PathLike | dict): File path, or an already loaded
+            checkpoint / state dict.
+        map_location (str): Where tensors are loaded. Default: ``'cpu'``.
+
+    Returns:
+        tuple[dict, str]: The state dict (``module.`` prefixes removed) and
+        the name used in messages (the path or ``'<in-memory>'``).
+    """
+    if isinstance(checkpoint, (str, os.PathLike)):
+        path = os.fspath(checkpoint)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'checkpoint file not found: {path!r}')
+        try:
+            ckpt = CheckpointLoader.load_checkpoint(path, map_location)
+        except Exception as err:  # noqa: BLE001 - name the file
+            first = (str(err).strip().splitlines() or [''])[0]
+            raise CheckpointError(
+                f'cannot read checkpoint {path!r}: truncated or not a torch '
+                f'checkpoint ({type(err).__name__}: {first[:200]})') from err
+    else:
+        path, ckpt = '<in-memory>', checkpoint
+    state = _unwrap_state_dict(ckpt, path)
+    check_finite_weights(state, path)
+    return state, path
 
 
 def load_inference_checkpoint(model: nn.Module,
@@ -196,18 +255,7 @@ def load_inference_checkpoint(model: nn.Module,
         dict[str, list[str]]: ``loaded`` (generator keys), ``ignored_teacher``,
         ``ignored_disc`` and ``ignored_other`` keys.
     """
-    if isinstance(checkpoint, (str, os.PathLike)):
-        path = os.fspath(checkpoint)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'checkpoint file not found: {path!r}')
-        try:
-            ckpt = CheckpointLoader.load_checkpoint(path, map_location)
-        except Exception as err:  # noqa: BLE001 - name the file
-            raise ValueError(
-                f'cannot read checkpoint {path!r}: {err}') from err
-    else:
-        path, ckpt = '<in-memory>', checkpoint
-    state = _unwrap_state_dict(ckpt, path)
+    state, path = read_checkpoint(checkpoint, map_location)
     without_teacher = strip_teacher_keys(state)
     report = dict(
         loaded=[],
@@ -234,7 +282,7 @@ def load_inference_checkpoint(model: nn.Module,
             k for k in report['ignored_other'] if k not in gen_state
         ]
     if not gen_state:
-        raise ValueError(
+        raise CheckpointError(
             f'checkpoint {path!r} has no SPN generator weights (no '
             "'generator.*' keys). Official SPN checkpoints must be converted "
             'first: python tools/model_converters/spn_official_to_mmagic.py '
@@ -264,7 +312,7 @@ def load_inference_checkpoint(model: nn.Module,
             ]
             parts.append(f'{len(mismatched)} with other shapes: ' +
                          '; '.join(shapes))
-        raise ValueError(
+        raise CheckpointError(
             f'checkpoint {path!r} does not match the generator of the '
             'config (is the config the one the checkpoint was trained/'
             'converted with, e.g. deterministic vs probabilistic, same '

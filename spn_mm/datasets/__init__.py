@@ -1,3 +1,4 @@
+from .file_errors import DataFileError, NamedFileErrorsMixin
 from .manifest_utils import (build_manifest, load_manifest, manifest_hash,
                              pair_indices, verify_manifest, write_manifest)
 from .mask_utils import (DEFAULT_BUCKET_EDGES, assign_bucket, binarize_mask,
@@ -5,6 +6,8 @@ from .mask_utils import (DEFAULT_BUCKET_EDGES, assign_bucket, binarize_mask,
 from .seeded_sampling import (SampleKey, SeededDefaultSampler,
                               SeededInfiniteSampler, SPNImageDataset,
                               seeded_global_rngs)
+from .preflight import (PREFLIGHT_ENTRIES, DatasetCheckError,
+                        preflight_dataloader, preflight_dataset)
 from .spn_manifest_dataset import SPNManifestDataset
 from .transforms import *  # noqa: F401,F403
 
@@ -13,5 +16,7 @@ __all__ = [
     'SeededInfiniteSampler', 'SeededDefaultSampler', 'seeded_global_rngs', 'build_manifest', 'load_manifest', 'manifest_hash',
     'pair_indices', 'verify_manifest', 'write_manifest',
     'DEFAULT_BUCKET_EDGES', 'assign_bucket', 'binarize_mask', 'bucket_names',
-    'read_mask', 'resize_mask'
+    'read_mask', 'resize_mask', 'DataFileError', 'NamedFileErrorsMixin',
+    'DatasetCheckError', 'PREFLIGHT_ENTRIES', 'preflight_dataloader',
+    'preflight_dataset'
 ]
