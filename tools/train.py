@@ -18,15 +18,12 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from spn_mm.apis.model_loader import load_config  # noqa: E402
 from spn_mm.datasets import preflight_dataloader  # noqa: E402
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
 from spn_mm.utils import one_line, user_errors  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
-
-
-class ConfigFileError(ValueError):
-    """The config file cannot be loaded."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,25 +85,12 @@ def enable_amp(cfg: Config) -> None:
     print_log('AMP training enabled for every optimizer.', 'current')
 
 
-def load_cfg(path: str) -> Config:
-    """Read the config file, one-line errors for a missing/broken file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path!r}')
-    try:
-        return Config.fromfile(path)
-    except (SyntaxError, ImportError, KeyError, ValueError, TypeError,
-            AttributeError, NameError) as err:
-        raise ConfigFileError(f'config {path!r}: cannot load it '
-                              f'({type(err).__name__}: {one_line(err)})'
-                              ) from err
-
-
 def main() -> None:
     """Run; user errors print one line and exit 1 (``--debug``: raise)."""
     args = parse_args()
     try:
         run(args)
-    except user_errors() + (ConfigFileError, ) as err:
+    except user_errors() as err:
         if args.debug:
             raise
         raise SystemExit(f'error: {one_line(err)}')
@@ -114,7 +98,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     """The tool behind :func:`main`."""
-    cfg = load_cfg(args.config)
+    cfg = load_config(args.config)  # one-line errors for a bad file
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

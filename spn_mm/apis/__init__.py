@@ -5,7 +5,8 @@ from .image_io import (HOLE_CONVENTIONS, SPNFormatWarning, SPNMaskWarning,
                        binarize_mask, dilate_mask, load_mask, match_source,
                        read_image, write_image)
 from .inpainter import SPNInpainter
-from .model_loader import (CheckpointError, build_inference_model,
+from .model_loader import (CheckpointError, ConfigError,
+                           build_inference_model,
                            init_spn_model, load_inference_checkpoint,
                            read_checkpoint)
 
@@ -14,5 +15,6 @@ __all__ = [
     'load_inference_checkpoint', 'HDPlan', 'HD_STRATEGIES',
     'required_multiple', 'minimum_side', 'HOLE_CONVENTIONS', 'SPNMaskWarning', 'binarize_mask',
     'dilate_mask', 'load_mask', 'read_image', 'write_image',
-    'SPNFormatWarning', 'match_source', 'CheckpointError', 'read_checkpoint'
+    'SPNFormatWarning', 'match_source', 'CheckpointError', 'ConfigError',
+    'read_checkpoint'
 ]

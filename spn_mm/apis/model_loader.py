@@ -46,6 +46,10 @@ TRAINING_ONLY_FIELDS = ('teacher', 'disc', 'loss_gan', 'loss_rec',
 _GENERATOR_PARTS = ('prior_learner.', 'image_generator.', 'variational.')
 
 
+class ConfigError(ValueError):
+    """A config file that cannot be loaded or has no ``model``."""
+
+
 def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
     """Check a device request.
 
@@ -92,7 +96,14 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
         path = os.fspath(config)
         if not osp.isfile(path):
             raise FileNotFoundError(f'config file not found: {path!r}')
-        cfg = Config.fromfile(path)
+        try:
+            cfg = Config.fromfile(path)
+        except (SyntaxError, ImportError, KeyError, ValueError, TypeError,
+                AttributeError, NameError, OSError) as err:
+            first = (str(err).strip().splitlines() or [''])[0]
+            raise ConfigError(
+                f'config {path!r}: cannot load it ({type(err).__name__}: '
+                f'{first[:200]})') from err
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     elif isinstance(config, dict):
@@ -103,8 +114,8 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:
-        raise ValueError('config: no `model` field (expected an SPN config '
-                         'such as configs/spn_places2.py)')
+        raise ConfigError('config: no `model` field (expected an SPN config '
+                          'such as configs/spn_places2.py)')
     return cfg
 
 

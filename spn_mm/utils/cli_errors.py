@@ -33,8 +33,8 @@ def one_line(err: BaseException) -> str:
 def user_errors() -> Tuple[Type[BaseException], ...]:
     """The exception types the training/testing tools treat as user
     errors."""
-    from spn_mm.apis.model_loader import CheckpointError
+    from spn_mm.apis.model_loader import CheckpointError, ConfigError
     from spn_mm.datasets import DataFileError, DatasetCheckError
-    return (DatasetCheckError, DataFileError, CheckpointError,
+    return (DatasetCheckError, DataFileError, CheckpointError, ConfigError,
             FileNotFoundError, NotADirectoryError, IsADirectoryError,
             PermissionError)
