@@ -22,14 +22,15 @@ from mmengine.runner import Runner  # noqa: E402
 
 from spn_mm.apis import read_checkpoint  # noqa: E402
 from spn_mm.apis.model_loader import load_config  # noqa: E402
-from spn_mm.datasets import preflight_dataloader  # noqa: E402
+from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
+                             preflight_work_dir)
 from spn_mm.engine.hooks import SaveMetricsHook  # noqa: E402
 from spn_mm.utils import one_line, user_errors  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -63,7 +64,7 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='show the traceback of user errors (bad paths, data, '
         'checkpoints), which otherwise print one line and exit 1')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -93,9 +94,9 @@ def set_save_images(cfg: Config, out_dir: str) -> int:
     return len(found)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     """Run; user errors print one line and exit 1 (``--debug``: raise)."""
-    args = parse_args()
+    args = parse_args(argv)
     try:
         run(args)
     except user_errors() as err:
@@ -121,6 +122,7 @@ def run(args: argparse.Namespace) -> None:
     if args.save_images:
         set_save_images(cfg, args.save_images)
 
+    preflight_work_dir(cfg.work_dir)
     preflight_dataloader(cfg, 'test_dataloader')
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)

@@ -19,14 +19,15 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from spn_mm.apis.model_loader import load_config  # noqa: E402
-from spn_mm.datasets import preflight_dataloader  # noqa: E402
+from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
+                             preflight_work_dir)
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
 from spn_mm.utils import one_line, user_errors  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train an SPN model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -60,7 +61,7 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='show the traceback of user errors (bad paths, data, '
         'checkpoints), which otherwise print one line and exit 1')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -85,9 +86,9 @@ def enable_amp(cfg: Config) -> None:
     print_log('AMP training enabled for every optimizer.', 'current')
 
 
-def main() -> None:
+def main(argv=None) -> None:
     """Run; user errors print one line and exit 1 (``--debug``: raise)."""
-    args = parse_args()
+    args = parse_args(argv)
     try:
         run(args)
     except user_errors() as err:
@@ -121,6 +122,7 @@ def run(args: argparse.Namespace) -> None:
                                '"auto_scale_lr.base_batch_size" in your '
                                'configuration file.')
 
+    preflight_work_dir(cfg.work_dir)
     preflight_dataloader(cfg, 'train_dataloader')
     if cfg.get('val_cfg'):
         preflight_dataloader(cfg, 'val_dataloader')

@@ -7,7 +7,8 @@ from .seeded_sampling import (SampleKey, SeededDefaultSampler,
                               SeededInfiniteSampler, SPNImageDataset,
                               seeded_global_rngs)
 from .preflight import (PREFLIGHT_ENTRIES, DatasetCheckError,
-                        preflight_dataloader, preflight_dataset)
+                        preflight_dataloader, preflight_dataset,
+                        preflight_work_dir)
 from .spn_manifest_dataset import SPNManifestDataset
 from .transforms import *  # noqa: F401,F403
 
@@ -18,5 +19,5 @@ __all__ = [
     'DEFAULT_BUCKET_EDGES', 'assign_bucket', 'binarize_mask', 'bucket_names',
     'read_mask', 'resize_mask', 'DataFileError', 'NamedFileErrorsMixin',
     'DatasetCheckError', 'PREFLIGHT_ENTRIES', 'preflight_dataloader',
-    'preflight_dataset'
+    'preflight_dataset', 'preflight_work_dir'
 ]

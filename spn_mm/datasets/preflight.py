@@ -9,6 +9,7 @@ first :data:`PREFLIGHT_ENTRIES` records. A problem raises
 full check (every file decoded) stays in
 ``tools/dataset_converters/check_dataset.py``.
 """
+import os
 import os.path as osp
 from typing import List, Optional
 
@@ -19,7 +20,8 @@ PREFLIGHT_ENTRIES = 100
 
 
 class DatasetCheckError(ValueError):
-    """A dataset config points at something missing or inconsistent."""
+    """A dataset config (or the work dir) points at something missing or
+    inconsistent."""
 
 
 def _join(root: str, path: str) -> str:
@@ -137,3 +139,24 @@ def preflight_dataloader(cfg: dict,
     for i, ds in enumerate(datasets):
         field = f'{name}.dataset' + (f'[{i}]' if len(datasets) > 1 else '')
         preflight_dataset(ds, field, limit)
+
+
+def preflight_work_dir(path: str) -> None:
+    """Check that the work dir exists as a folder or can be created.
+
+    Args:
+        path (str): ``cfg.work_dir``.
+    """
+    if osp.isdir(path):
+        if not os.access(path, os.W_OK):
+            raise DatasetCheckError(
+                f'work_dir: folder {path!r} is not writable')
+        return
+    if osp.exists(path):
+        raise DatasetCheckError(
+            f'work_dir: {path!r} exists and is not a folder')
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        raise DatasetCheckError(
+            f'work_dir: cannot create {path!r} ({err.strerror})') from err
