@@ -7,6 +7,13 @@ index and the file, instead of the raw cv2/mmcv error. With
 ``skip_bad_files=True`` (training only) such a sample is skipped instead:
 mmengine's ``BaseDataset`` then draws another index (up to ``max_refetch``
 times) and every skip is logged with the running count.
+
+``allow_missing=True`` (for testing) checks every sample's files when the
+data list is loaded (each file is decoded once more) and drops the pairs
+with a missing/unreadable file; they are listed in the dataset's
+``metainfo['skipped_pairs']`` (``index``, ``file``, ``reason``), which
+``SPNInpaintingMetric`` and ``tools/test.py --out`` record with the
+metrics. Without it a test run stops at the first such pair.
 """
 import logging
 import os.path as osp
@@ -39,13 +46,43 @@ def unreadable_files(info: dict) -> List[Tuple[str, str]]:
 class NamedFileErrorsMixin:
     """``prepare_data`` with named file errors (see the module docstring).
 
-    The dataset class must pop ``skip_bad_files`` from its arguments and
-    call :meth:`_init_file_errors` before ``BaseDataset.__init__``.
+    The dataset class must pop ``skip_bad_files`` and ``allow_missing``
+    from its arguments and call :meth:`_init_file_errors` before
+    ``BaseDataset.__init__``.
     """
 
-    def _init_file_errors(self, skip_bad_files: bool) -> None:
+    def _init_file_errors(self, skip_bad_files: bool,
+                          allow_missing: bool = False) -> None:
         self.skip_bad_files = bool(skip_bad_files)
+        self.allow_missing = bool(allow_missing)
         self.skipped_files = 0
+
+    def filter_data(self) -> List[dict]:
+        """The data list; with ``allow_missing`` without unreadable pairs
+        (recorded in ``metainfo['skipped_pairs']``)."""
+        data_list = super().filter_data()
+        if not self.allow_missing:
+            return data_list
+        kept, skipped = [], []
+        for i, info in enumerate(data_list):
+            bad = unreadable_files(info)
+            if bad:
+                skipped.append(
+                    dict(
+                        index=int(info.get('manifest_idx', i)),
+                        file=bad[0][0],
+                        reason=bad[0][1]))
+            else:
+                kept.append(info)
+        self._metainfo['skipped_pairs'] = skipped
+        if skipped:
+            print_log(
+                f'allow_missing: {len(skipped)} of {len(data_list)} pair(s) '
+                f'skipped (missing/unreadable files), first: '
+                f"{skipped[0]['file']} ({skipped[0]['reason']})",
+                logger='current',
+                level=logging.WARNING)
+        return kept
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """The pipeline output of sample ``idx`` (None: skipped)."""
@@ -66,7 +103,8 @@ class NamedFileErrorsMixin:
                     logger='current',
                     level=logging.WARNING)
                 return None
-            hint = '' if self.test_mode else \
+            hint = ' (test_dataloader.dataset.allow_missing=True skips ' \
+                'such pairs and records them)' if self.test_mode else \
                 ' (train_dataloader.dataset.skip_bad_files=True skips such ' \
                 'files)'
             raise DataFileError(msg + hint) from err

@@ -7,7 +7,9 @@ evaluation manifest, the manifest itself and the files and checksums of its
 first :data:`PREFLIGHT_ENTRIES` records. A problem raises
 :class:`DatasetCheckError` with one line naming the field and the file. The
 full check (every file decoded) stays in
-``tools/dataset_converters/check_dataset.py``.
+``tools/dataset_converters/check_dataset.py``. A dataset with
+``allow_missing=True`` or ``skip_bad_files=True`` may lack entries: their
+existence is then not checked (a manifest checksum still is).
 """
 import os
 import os.path as osp
@@ -73,8 +75,9 @@ def preflight_dataset(ds: dict,
         raise DatasetCheckError(
             f'{field}.ann_file: file {ann_path!r} does not exist (expected a '
             'file list or evaluation manifest)')
+    tolerant = bool(ds.get('allow_missing') or ds.get('skip_bad_files'))
     if ds.get('type') == 'SPNManifestDataset':
-        _check_manifest(ds, field, root, prefix, ann_path, limit)
+        _check_manifest(ds, field, root, prefix, ann_path, limit, tolerant)
         return
     gt_root = _join(root, prefix.get('gt', prefix.get('img', '')) or '')
     if gt_root and not osp.isdir(gt_root):
@@ -87,7 +90,7 @@ def preflight_dataset(ds: dict,
             raise DatasetCheckError(
                 f'{field}.data_prefix: mask folder {mask_root!r} does not '
                 'exist')
-    if not ann:
+    if not ann or tolerant:
         return
     for n, name in enumerate(_file_list_entries(ann_path, limit), 1):
         path = _join(gt_root, name)
@@ -98,7 +101,7 @@ def preflight_dataset(ds: dict,
 
 
 def _check_manifest(ds: dict, field: str, root: str, prefix: dict,
-                    ann_path: str, limit: int) -> None:
+                    ann_path: str, limit: int, tolerant: bool) -> None:
     try:
         _, records, _ = load_manifest(ann_path)
     except (ValueError, OSError) as err:
@@ -110,6 +113,8 @@ def _check_manifest(ds: dict, field: str, root: str, prefix: dict,
     for r in records[:limit]:
         for key, base in (('img', gt_root), ('mask', mask_root)):
             path = osp.join(base, r[key])
+            if not osp.isfile(path) and tolerant:
+                continue
             if not osp.isfile(path):
                 raise DatasetCheckError(
                     f'{field}: manifest {ann_path!r} record {r["idx"]}: '

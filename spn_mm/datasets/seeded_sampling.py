@@ -107,12 +107,16 @@ class SPNImageDataset(NamedFileErrorsMixin, BasicImageDataset):
     :func:`seeded_global_rngs`). Every ``BasicImageDataset`` argument is
     accepted. A missing/corrupt file raises :class:`DataFileError` naming
     the sample index and the file; ``skip_bad_files=True`` (training only)
-    skips it instead, logging the count (:mod:`spn_mm.datasets.file_errors`).
+    skips it instead, logging the count; ``allow_missing=True`` (testing)
+    drops and records such pairs (:mod:`spn_mm.datasets.file_errors`).
     """
 
-    def __init__(self, *args, skip_bad_files: bool = False,
+    def __init__(self,
+                 *args,
+                 skip_bad_files: bool = False,
+                 allow_missing: bool = False,
                  **kwargs) -> None:
-        self._init_file_errors(skip_bad_files)
+        self._init_file_errors(skip_bad_files, allow_missing)
         super().__init__(*args, **kwargs)
 
     def __getitem__(self, idx: Union[int, SampleKey]) -> dict:

@@ -50,6 +50,10 @@ class SPNManifestDataset(NamedFileErrorsMixin, BaseDataset):
             missing/corrupt (logged) instead of raising
             :class:`~spn_mm.datasets.file_errors.DataFileError` (which
             names the sample index and the file). Default: False.
+        allow_missing (bool): Testing: drop the pairs whose file is
+            missing/unreadable, recorded in ``metainfo['skipped_pairs']``
+            and by the metric; without it such a pair stops the run.
+            Default: False.
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments.
     """
 
@@ -65,8 +69,9 @@ class SPNManifestDataset(NamedFileErrorsMixin, BaseDataset):
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  test_mode: bool = True,
                  skip_bad_files: bool = False,
+                 allow_missing: bool = False,
                  **kwargs) -> None:
-        self._init_file_errors(skip_bad_files)
+        self._init_file_errors(skip_bad_files, allow_missing)
         data_prefix = dict(data_prefix)
         for key in ('gt', 'mask'):
             data_prefix.setdefault(key, '')

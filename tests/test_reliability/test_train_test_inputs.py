@@ -7,6 +7,8 @@ file in the middle of a dataset) and the ``skip_bad_files`` switch run as
 real subprocesses.
 """
 import importlib.util
+import json
+import os
 import os.path as osp
 
 import cv2
@@ -209,3 +211,41 @@ def test_test_tool_corrupt_val_file_named(env):
     assert msg.startswith('error: SPNImageDataset sample 1: ')
     assert osp.join('val', '001.png') in msg and '\n' not in msg
     assert 'not a readable image' in msg
+
+
+def test_test_tool_allow_missing_records_skipped_pairs(env, tmp_path):
+    """A manifest pair whose image is gone: refused by default (one line
+    naming the file and the index); with ``allow_missing=True`` the other
+    pairs are scored, the table shows the N scored and the metrics JSON
+    lists the skipped pair."""
+    import glob
+
+    from test_apis.spn_api_fixtures import make_tiny_checkpoint
+    p2 = make_places2_layout(str(tmp_path / 'p2m'), n_train=2, n_val=3)
+    gone = sorted(os.listdir(osp.join(p2['data_root'], 'val_256')))[2]
+    os.remove(osp.join(p2['data_root'], 'val_256', gone))
+    ckpt = make_tiny_checkpoint(str(tmp_path / 'prob.pth'), 'prob')
+    base = [
+        PROB_EVAL, ckpt, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', *_manifest_opts(p2),
+        'test_evaluator.metrics.0.fid_cfg=None',
+        'test_evaluator.metrics.0.lpips_cfg=None'
+    ]
+    with pytest.raises(SystemExit) as info:
+        TEST.main(base)
+    msg = str(info.value.code)
+    assert 'record 2' in msg and gone in msg and '\n' not in msg
+    out = str(tmp_path / 'metrics.json')
+    TEST.main(base[:2] + ['--out', out] + base[2:] +
+              ['test_dataloader.dataset.allow_missing=True'])
+    with open(out) as f:
+        metrics = json.load(f)
+    assert metrics['skipped_pairs'] == [
+        dict(index=2, file=osp.join(p2['data_root'], 'val_256', gone),
+             reason='does not exist')
+    ]
+    assert metrics['All/count'] == 2
+    assert metrics['skipped_pairs/count'] == 1
+    logs = glob.glob(str(tmp_path / 'w' / '*' / '*.log'))
+    text = ''.join(open(p).read() for p in logs)
+    assert 'N=2 scored, 1 skipped (allow_missing)' in text
