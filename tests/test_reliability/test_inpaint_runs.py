@@ -94,7 +94,21 @@ def folder_run(tmp_path_factory, ckpt):
     inv = 255 - box_mask(S, S)
     pair('inverted', smooth_image(S, S, 13), inv)
     ref['inverted'] = (smooth_image(S, S, 13), inv > 127)
+    # 16-bit and palette masks
+    img16m = smooth_image(S, S, 18)
+    pair('mask16', img16m, None)
+    cv2.imwrite(osp.join(masks, 'mask16.png'),
+                (box_mask(S, S) > 0).astype(np.uint16) * 65535)
+    ref['mask16'] = (img16m, box_mask(S, S) > 0)
+    imgp = smooth_image(S, S, 19)
+    pair('maskpal', imgp, None)
+    Image.fromarray(box_mask(S, S)).convert('P').save(
+        osp.join(masks, 'maskpal.png'))
+    ref['maskpal'] = (imgp, box_mask(S, S) > 127)
     # bad ones
+    pair('maskbad', smooth_image(S, S, 20), None)
+    with open(osp.join(masks, 'maskbad.png'), 'w') as f:
+        f.write('not a mask\n')
     pair('wrongsize', smooth_image(S, S, 14), box_mask(S // 2, S))
     pair('nomask', smooth_image(S, S, 15), None)
     with open(osp.join(imgs, 'notimage.png'), 'w') as f:
@@ -130,6 +144,7 @@ def folder_run(tmp_path_factory, ckpt):
 
 
 BAD = {
+    'maskbad': 'mask: cannot read',
     'wrongsize': 'does not match the image size',
     'nomask': 'no mask in',
     'notimage': 'not a readable image',
@@ -139,7 +154,8 @@ BAD = {
     'blocked': 'blocked.png',
 }
 GOOD = ('rgb', 'grey', 'rgba', 'palette', 'exif', 'deep', 'deepgrey', 'tiny',
-        'one', 'thin', 'mask01', 'maskjpg', 'empty', 'inverted')
+        'one', 'thin', 'mask01', 'maskjpg', 'empty', 'inverted', 'mask16',
+        'maskpal')
 
 
 def _summary(run):

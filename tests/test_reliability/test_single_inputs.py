@@ -55,6 +55,12 @@ def files(tmp_path_factory):
     rgba[..., 3][box_mask(S, S) > 0] = 0  # transparent = hole
     f['rgba'] = rgba
     f['rgba_path'] = save(str(root / 'rgba.png'), rgba)
+    f['empty_dir'] = str(root / 'emptydir')
+    (root / 'emptydir').mkdir()
+    f['short_csv'] = str(root / 'short.csv')
+    open(f['short_csv'], 'w').write('image,mask\nonly_one.png\n')
+    f['empty_csv'] = str(root / 'empty.csv')
+    open(f['empty_csv'], 'w').write('image,mask\n')
     f['noalpha'] = save(str(root / 'noalpha.png'), smooth_image(S, S, 2))
     return f
 
@@ -85,6 +91,14 @@ CASES = {
     'folder-mask-file': (lambda f: [TINY_DET, f['det'], '--image', f['root'],
                                     '--mask', f['mask']],
                          ['--mask must be a folder']),
+    'folder-empty': (lambda f: [TINY_DET, f['det'], '--image', f['empty_dir'],
+                                '--mask', f['empty_dir']],
+                     ['has no images']),
+    'csv-short-row': (lambda f: [TINY_DET, f['det'], '--pairs',
+                                 f['short_csv']],
+                      ['row 1 needs at least image,mask']),
+    'csv-empty': (lambda f: [TINY_DET, f['det'], '--pairs', f['empty_csv']],
+                  ['has no rows']),
     'csv-missing': (lambda f: [TINY_DET, f['det'], '--pairs', 'nope.csv'],
                     ['--pairs: CSV file not found']),
     'ckpt-missing': (lambda f: [TINY_DET, 'none.pth', '--image', f['img'],

@@ -147,6 +147,13 @@ CASES = {
         TEST, lambda e: _test(e, e['ckpt'], 'test_dataloader.dataset.'
                               'data_prefix.mask=nomasks'),
         ['test_dataloader.dataset.data_prefix', 'nomasks']),
+    'test-lpips-weights-missing': (
+        TEST, lambda e: _test(e, e['ckpt'], *_manifest_opts(e['p2']),
+                              'test_evaluator.metrics.0.fid_cfg=None',
+                              'test_evaluator.metrics.0.lpips_cfg.'
+                              'backbone_path=/nope/alexnet.pth',
+                              config=PROB_EVAL),
+        ['lpips_cfg', '/nope/alexnet.pth']),
 }
 
 
