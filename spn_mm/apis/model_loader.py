@@ -36,6 +36,8 @@ from mmengine.runner import CheckpointLoader
 
 from spn_mm.models.teachers.base_teacher import strip_teacher_keys
 from spn_mm.registry import MODELS
+from spn_mm.utils.weights_io import (WeightsFileError, check_finite,
+                                     load_weights_file)
 
 #: Model fields only used in training; dropped for inference.
 TRAINING_ONLY_FIELDS = ('teacher', 'disc', 'loss_gan', 'loss_rec',
@@ -176,8 +178,8 @@ def build_inference_model(config: Union[str, os.PathLike, Config, dict],
     return model
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file that is missing, unreadable, foreign or non-finite."""
+class CheckpointError(WeightsFileError):
+    """A checkpoint file that is unreadable, foreign or non-finite."""
 
 
 def _unwrap_state_dict(ckpt: object, path: str) -> Dict[str, torch.Tensor]:
@@ -195,25 +197,6 @@ def _unwrap_state_dict(ckpt: object, path: str) -> Dict[str, torch.Tensor]:
             key = key[len('module.'):]
         out[key] = value
     return out
-
-
-def check_finite_weights(state: Dict[str, torch.Tensor], path: str) -> None:
-    """Refuse a state dict whose floating-point tensors hold NaN or inf.
-
-    Args:
-        state (dict[str, Tensor]): Key -> tensor (other values ignored).
-        path (str): How to call the checkpoint in the message.
-    """
-    bad = [
-        k for k, v in state.items() if isinstance(v, torch.Tensor)
-        and v.is_floating_point() and not bool(torch.isfinite(v).all())
-    ]
-    if bad:
-        more = f' (+{len(bad) - 3} more)' if len(bad) > 3 else ''
-        raise CheckpointError(
-            f'checkpoint {path!r}: {len(bad)} tensor(s) contain NaN/inf '
-            f'values: {", ".join(bad[:3])}{more}; expected finite weights '
-            '(the training run diverged or the file is damaged)')
 
 
 def read_checkpoint(checkpoint: Union[str, os.PathLike, dict],
@@ -238,16 +221,18 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike, dict],
         if not osp.isfile(path):
             raise FileNotFoundError(f'checkpoint file not found: {path!r}')
         try:
-            ckpt = CheckpointLoader.load_checkpoint(path, map_location)
-        except Exception as err:  # noqa: BLE001 - name the file
-            first = (str(err).strip().splitlines() or [''])[0]
-            raise CheckpointError(
-                f'cannot read checkpoint {path!r}: truncated or not a torch '
-                f'checkpoint ({type(err).__name__}: {first[:200]})') from err
+            ckpt = load_weights_file(
+                path, 'checkpoint',
+                lambda p: CheckpointLoader.load_checkpoint(p, map_location))
+        except WeightsFileError as err:
+            raise CheckpointError(str(err)) from err
     else:
         path, ckpt = '<in-memory>', checkpoint
     state = _unwrap_state_dict(ckpt, path)
-    check_finite_weights(state, path)
+    try:
+        check_finite(state, f'checkpoint {path!r}')
+    except WeightsFileError as err:
+        raise CheckpointError(str(err)) from err
     return state, path
 
 

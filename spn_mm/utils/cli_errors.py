@@ -35,6 +35,8 @@ def user_errors() -> Tuple[Type[BaseException], ...]:
     errors."""
     from spn_mm.apis.model_loader import CheckpointError, ConfigError
     from spn_mm.datasets import DataFileError, DatasetCheckError
+    from spn_mm.utils.weights_io import WeightsFileError
     return (DatasetCheckError, DataFileError, CheckpointError, ConfigError,
+            WeightsFileError,
             FileNotFoundError, NotADirectoryError, IsADirectoryError,
             PermissionError)
