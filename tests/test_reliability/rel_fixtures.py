@@ -40,25 +40,6 @@ def cli(script: str,
                           preexec_fn=preexec_fn)
 
 
-def error_lines(stderr: str) -> List[str]:
-    """The ``error: ...`` lines of a tool's stderr."""
-    return [ln for ln in stderr.splitlines() if ln.startswith('error: ')]
-
-
-def assert_clean_failure(proc: subprocess.CompletedProcess,
-                         *needles: str) -> str:
-    """Exit status 1, no traceback, one ``error:`` line holding every
-    needle; returns that line."""
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, out[-3000:]
-    assert 'Traceback' not in out, out[-3000:]
-    lines = error_lines(proc.stderr)
-    assert len(lines) == 1, out[-3000:]
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
-
-
 def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:
     """A smooth random (h, w, 3) uint8 image (cheap, no photo needed)."""
     rng = np.random.default_rng(seed)

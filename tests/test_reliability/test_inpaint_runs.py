@@ -3,8 +3,8 @@
 One folder run (subprocess) holds every image/mask variant at once: the good
 pairs are written with their known pixels unchanged, the bad ones are listed
 at the end and in the JSON summary, and the exit status is 1. A second run
-(CSV, JPEG outputs, ``--skip-existing``) and a third (disk full, via a file
-size limit) cover the output rows.
+(CSV, JPEG outputs, ``--skip-existing``, and a "full disk" for one output via
+a file size limit on the process) covers the output rows.
 """
 import json
 import os
@@ -16,8 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from rel_fixtures import (assert_clean_failure, box_mask, cli, save,
-                          smooth_image)
+from rel_fixtures import box_mask, cli, save, smooth_image
 
 from test_apis.spn_api_fixtures import TINY_DET, make_tiny_checkpoint
 
