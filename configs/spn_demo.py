@@ -50,7 +50,7 @@ train_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='BasicImageDataset',
+        type='SPNImageDataset',  # named file errors, skip_bad_files
         data_root=data_root,
         ann_file='meta/train.txt',
         data_prefix=dict(gt='train'),

@@ -26,7 +26,15 @@ Probabilistic models: ``--num-samples K --seed S`` writes ``<name>_sample<k>``
 files (or one ``--grid`` image with the samples side by side). The same seed
 gives the same samples.
 
-Exit status: 0 when every image was written, 1 otherwise.
+Folder and CSV runs process every good pair, report each bad one (file +
+reason) at the end and write a JSON summary (``--summary``, default
+``<out>/inpaint_summary.json``); ``--skip-existing`` resumes an interrupted
+run. Outputs are written atomically (temp file + rename). 16-bit PNG/TIFF
+inputs give 16-bit outputs, an alpha channel is kept (filled holes become
+opaque when the holes came from it). See docs/reliability.md.
+
+Exit status: 0 when every image was written (or skipped), 1 otherwise; user
+errors print one line (``--debug`` shows the traceback).
 """
 import argparse
 import csv
@@ -44,7 +52,10 @@ from spn_mm.apis import (
     HD_STRATEGIES,
     HOLE_CONVENTIONS,  # noqa: E402
     SPNInpainter,
+    load_mask,
+    match_source,
     write_image)
+from spn_mm.utils import one_line  # noqa: E402
 from spn_mm.apis.hd_strategy import (
     DEFAULT_CROP_MARGIN,  # noqa: E402
     DEFAULT_MAX_PIXELS,
@@ -53,6 +64,8 @@ from spn_mm.apis.hd_strategy import (
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 Pair = Tuple[str, Optional[str], str]  # image, mask, output path
+#: Errors caused by the user's input: one line, no traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, TypeError, OSError)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -119,6 +132,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='write the samples of an image side by side in one file')
     parser.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
     parser.add_argument(
+        '--skip-existing',
+        action='store_true',
+        help='folder/CSV runs: skip images whose output file(s) exist '
+        '(resume an interrupted run)')
+    parser.add_argument(
+        '--summary',
+        help='folder/CSV runs: JSON summary file (default: '
+        '<out>/inpaint_summary.json)')
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of user errors')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -180,13 +206,15 @@ def _read_pairs_csv(path: str, out_dir: str, ext: str) -> List[Pair]:
     return pairs
 
 
-def collect_pairs(args: argparse.Namespace) -> Tuple[List[Pair], bool]:
-    """The (image, mask, output) jobs and whether it is a folder run."""
+def collect_pairs(
+        args: argparse.Namespace) -> Tuple[List[Pair], bool, List[dict]]:
+    """The (image, mask, output) jobs, whether it is a folder run, and the
+    images that cannot be paired (``{'image', 'mask', 'reason'}``)."""
     ext = args.ext.lstrip('.')
     if args.pairs:
         if args.image or args.mask:
             raise ValueError('give either --pairs or --image/--mask')
-        return _read_pairs_csv(args.pairs, args.out, ext), True
+        return _read_pairs_csv(args.pairs, args.out, ext), True, []
     if not args.image:
         raise ValueError('nothing to do: give --image (file or folder) and '
                          '--mask, or --pairs CSV')
@@ -203,14 +231,16 @@ def collect_pairs(args: argparse.Namespace) -> Tuple[List[Pair], bool]:
                 raise ValueError(f'--image is a folder, so --mask must be a '
                                  f'folder too; got {args.mask!r}')
             masks, missing = _match_masks(images, args.mask)
-            if missing:
-                names = ', '.join(osp.basename(m) for m in missing[:5])
-                more = f' (+{len(missing) - 5} more)' if len(
-                    missing) > 5 else ''
-                raise FileNotFoundError(
-                    f'no mask in {args.mask!r} for {len(missing)} image(s): '
-                    f'{names}{more} (expected <stem>.* or <stem>_mask.*)')
+            unpaired = [
+                dict(
+                    image=m,
+                    mask=None,
+                    reason=f'no mask in {args.mask!r} (expected '
+                    f'{_stem(m)}.* or {_stem(m)}_mask.*)') for m in missing
+            ]
+            images = [i for i in images if i in masks]
         else:
+            unpaired = []
             masks = {img: None for img in images}
         if _is_image(args.out):
             raise ValueError(f'--out must be a folder for a folder of '
@@ -220,14 +250,15 @@ def collect_pairs(args: argparse.Namespace) -> Tuple[List[Pair], bool]:
         if dup:
             raise ValueError(f'several images would be written to '
                              f'{sorted(dup)[0]!r} (same stem); rename them')
-        return [(i, masks[i], o) for i, o in zip(images, outs)], True
+        return [(i, masks[i], o)
+                for i, o in zip(images, outs)], True, unpaired
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'--image: file not found: {args.image!r}')
     if args.mask is not None and not osp.isfile(args.mask):
         raise FileNotFoundError(f'--mask: file not found: {args.mask!r}')
     out = args.out if _is_image(args.out) else osp.join(
         args.out, f'{_stem(args.image)}.{ext}')
-    return [(args.image, args.mask, out)], False
+    return [(args.image, args.mask, out)], False, []
 
 
 def sample_paths(out: str, num_samples: int, grid: bool) -> List[str]:
@@ -238,17 +269,45 @@ def sample_paths(out: str, num_samples: int, grid: bool) -> List[str]:
     return [f'{base}_sample{k}{ext}' for k in range(num_samples)]
 
 
-def _write(result, out: str, num_samples: int, grid: bool) -> List[str]:
+def _write(result, out: str, num_samples: int, grid: bool,
+           native) -> List[str]:
+    """Write the result(s) of one image; ``native`` maps an 8-bit RGB
+    result to the input's bit depth and alpha (:func:`match_source`)."""
     import numpy as np
     paths = sample_paths(out, num_samples, grid)
     if num_samples == 1:
-        write_image(out, result)
+        write_image(out, native(result))
     elif grid:
-        write_image(out, np.concatenate(list(result), axis=1))
+        write_image(out,
+                    np.concatenate([native(r) for r in result], axis=1))
     else:
         for k, path in enumerate(paths):
-            write_image(path, result[k])
+            write_image(path, native(result[k]))
     return paths
+
+
+def _native_format(args: argparse.Namespace, image: str,
+                   mask: Optional[str]):
+    """The :func:`match_source` mapping of one input (holes re-read)."""
+    holes = load_mask(
+        image if mask is None else mask,
+        hole=args.hole,
+        dilate=args.dilate,
+        warn=False)
+    from_alpha = args.hole == 'alpha' and mask is None
+    return lambda result: match_source(image, result, holes, from_alpha)
+
+
+def write_summary(path: str, summary: dict) -> None:
+    """Write the run summary JSON atomically."""
+    import json
+    parent = osp.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, path)
 
 
 def _progress(pairs, enabled: bool):
@@ -266,13 +325,13 @@ def _progress(pairs, enabled: bool):
     return bar, lambda msg: tqdm.write(msg, file=sys.stderr)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """The run behind :func:`main` (user errors raise)."""
     if args.num_samples < 1:
-        print('error: --num-samples must be >= 1', file=sys.stderr)
-        return 1
+        raise ValueError('--num-samples must be >= 1')
+    pairs, folder, failures = collect_pairs(args)
+    unpaired = len(failures)
     try:
-        pairs, folder = collect_pairs(args)
         inpainter = SPNInpainter(
             args.config,
             args.checkpoint,
@@ -283,18 +342,20 @@ def main(argv=None) -> int:
             resize_limit=args.resize_limit,
             batch_size=1,
             cfg_options=args.cfg_options)
-    except (ValueError, FileNotFoundError, TypeError, RuntimeError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    except RuntimeError as err:  # e.g. CUDA requested but not available
+        raise ValueError(one_line(err)) from err
     if args.num_samples > 1 and not inpainter.is_probabilistic:
         print(
             'warning: deterministic model: the samples will be identical',
             file=sys.stderr)
 
-    failures = []
-    written = 0
+    written, skipped = [], []
     items, log = _progress(pairs, folder and len(pairs) > 1)
     for image, mask, out in items:
+        targets = sample_paths(out, args.num_samples, args.grid)
+        if args.skip_existing and all(osp.isfile(t) for t in targets):
+            skipped.append(image)
+            continue
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
@@ -306,24 +367,57 @@ def main(argv=None) -> int:
                     hole=args.hole,
                     dilate=args.dilate,
                     sample=args.sample)
+                paths = _write(result, out, args.num_samples, args.grid,
+                               _native_format(args, image, mask))
             for w in caught:
                 if issubclass(w.category, UserWarning) and \
                         'deterministic' not in str(w.message):
                     log(f'warning: {w.message}')
-            paths = _write(result, out, args.num_samples, args.grid)
-            written += 1
+            written.append(image)
             if not folder:
                 for p in paths:
                     print(f'wrote {p}')
-        except (ValueError, FileNotFoundError, TypeError, OSError) as err:
-            failures.append(image)
-            log(f'error: {image}: {err}')
-    if folder:
-        print(f'wrote {written} of {len(pairs)} image(s) to {args.out}')
+        except USER_ERRORS as err:
+            failures.append(dict(image=image, mask=mask,
+                                 reason=one_line(err)))
+            if not folder:
+                raise
+            log(f'error: {image}: {one_line(err)}')
+    if not folder:
+        return 0
+    summary_path = args.summary or osp.join(args.out, 'inpaint_summary.json')
+    write_summary(
+        summary_path,
+        dict(
+            total=len(pairs) + unpaired,
+            written=len(written),
+            skipped=len(skipped),
+            failed=len(failures),
+            failures=failures,
+            out=args.out))
+    print(f'wrote {len(written)} of {len(pairs) + unpaired} image(s) to '
+          f'{args.out}'
+          + (f', skipped {len(skipped)} existing' if skipped else ''))
     if failures:
-        print(f'{len(failures)} image(s) failed', file=sys.stderr)
+        print(f'{len(failures)} image(s) failed:', file=sys.stderr)
+        for f in failures:
+            print(f"  {f['image']}: {f['reason']}", file=sys.stderr)
+        print(f'summary: {summary_path}', file=sys.stderr)
         return 1
+    print(f'summary: {summary_path}')
     return 0
+
+
+def main(argv=None) -> int:
+    """Parse arguments and run; a user error prints one line, exit 1."""
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except USER_ERRORS as err:
+        if args.debug:
+            raise
+        print(f'error: {one_line(err)}', file=sys.stderr)
+        return 1
 
 
 if __name__ == '__main__':

@@ -2,6 +2,9 @@
 
 Same command line as mmagic's ``tools/test.py``, with spn_mm's stack fixes
 (checkpoints load under torch >= 2.6) and CPU distributed support.
+The checkpoint (truncated, foreign, NaN/inf weights) and the test data
+(:mod:`spn_mm.datasets.preflight`) are checked up front; user errors print
+one line and exit 1 (``--debug`` for the traceback; docs/reliability.md).
 ``--save-images DIR`` makes every ``SPNInpaintingMetric`` of the test
 evaluator write the images it scored to DIR (see
 ``spn_mm/evaluation/prediction_writer.py``).
@@ -17,12 +20,17 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from spn_mm.apis import read_checkpoint  # noqa: E402
+from spn_mm.apis.model_loader import load_config  # noqa: E402
+from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
+                             preflight_work_dir)
 from spn_mm.engine.hooks import SaveMetricsHook  # noqa: E402
+from spn_mm.utils import one_line, user_errors  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -51,7 +59,12 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of user errors (bad paths, data, '
+        'checkpoints), which otherwise print one line and exit 1')
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -81,11 +94,21 @@ def set_save_images(cfg: Config, out_dir: str) -> int:
     return len(found)
 
 
-def main() -> None:
-    args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
+def main(argv=None) -> None:
+    """Run; user errors print one line and exit 1 (``--debug``: raise)."""
+    args = parse_args(argv)
+    try:
+        run(args)
+    except user_errors() as err:
+        if args.debug:
+            raise
+        raise SystemExit(f'error: {one_line(err)}')
+
+
+def run(args: argparse.Namespace) -> None:
+    """The tool behind :func:`main`."""
+    read_checkpoint(args.checkpoint)  # truncated/foreign/NaN: one line
+    cfg = load_config(args.config)  # one-line errors for a bad file
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -99,6 +122,8 @@ def main() -> None:
     if args.save_images:
         set_save_images(cfg, args.save_images)
 
+    preflight_work_dir(cfg.work_dir)
+    preflight_dataloader(cfg, 'test_dataloader')
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     print_log(describe_distributed(), 'current', logging.INFO)

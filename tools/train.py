@@ -1,8 +1,10 @@
 """Train an SPN (or any mmagic) model: ``python tools/train.py CONFIG``.
 
 Same command line as mmagic's ``tools/train.py``. On top of it: ``import
-spn_mm`` (stack fixes, registration) and CPU distributed runs (gloo, see
-:mod:`spn_mm.utils.dist_utils`).
+spn_mm`` (stack fixes, registration), CPU distributed runs (gloo, see
+:mod:`spn_mm.utils.dist_utils`), up-front dataset checks
+(:mod:`spn_mm.datasets.preflight`) and one-line user errors with exit
+status 1 (``--debug`` for the traceback; docs/reliability.md).
 """
 import argparse
 import logging
@@ -16,12 +18,16 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from spn_mm.apis.model_loader import load_config  # noqa: E402
+from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
+                             preflight_work_dir)
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
+from spn_mm.utils import one_line, user_errors  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train an SPN model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -50,7 +56,12 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of user errors (bad paths, data, '
+        'checkpoints), which otherwise print one line and exit 1')
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -75,9 +86,20 @@ def enable_amp(cfg: Config) -> None:
     print_log('AMP training enabled for every optimizer.', 'current')
 
 
-def main() -> None:
-    args = parse_args()
-    cfg = Config.fromfile(args.config)
+def main(argv=None) -> None:
+    """Run; user errors print one line and exit 1 (``--debug``: raise)."""
+    args = parse_args(argv)
+    try:
+        run(args)
+    except user_errors() as err:
+        if args.debug:
+            raise
+        raise SystemExit(f'error: {one_line(err)}')
+
+
+def run(args: argparse.Namespace) -> None:
+    """The tool behind :func:`main`."""
+    cfg = load_config(args.config)  # one-line errors for a bad file
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -100,6 +122,10 @@ def main() -> None:
                                '"auto_scale_lr.base_batch_size" in your '
                                'configuration file.')
 
+    preflight_work_dir(cfg.work_dir)
+    preflight_dataloader(cfg, 'train_dataloader')
+    if cfg.get('val_cfg'):
+        preflight_dataloader(cfg, 'val_dataloader')
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     print_log(describe_distributed(), 'current', logging.INFO)

@@ -6,7 +6,10 @@ see :func:`required_multiple`. A :class:`HDPlan` maps a native image + mask
 to the network input and the network output back:
 
 * ``'original'``: the whole image, reflect-padded (image and mask) to the
-  multiple, run at native resolution, padding cropped off. Guarded by
+  multiple, run at native resolution, padding cropped off. Images smaller
+  than the model's minimum side (:func:`minimum_side`, e.g. 12 px for the
+  tiny deterministic test model) are padded up to it the same way (a side
+  of one pixel is replicated: there is nothing to reflect). Guarded by
   ``max_pixels`` on the padded size (memory grows with the area; the prior
   learner even runs at 2x).
 * ``'crop'``: only the bounding box of the holes plus ``crop_margin`` pixels
@@ -27,6 +30,7 @@ from typing import Tuple
 
 import cv2
 import numpy as np
+import torch
 import torch.nn as nn
 
 HD_STRATEGIES = ('original', 'crop', 'resize')
@@ -51,6 +55,47 @@ def required_multiple(generator: nn.Module) -> int:
     return int(generator.size_divisor)
 
 
+def minimum_side(generator: nn.Module, max_factor: int = 16) -> int:
+    """Smallest network-input side the generator runs at.
+
+    Some layers need more than a few pixels at the coarsest scale (reflect
+    pads, dilated convs, instance norms), so the minimum is a multiple of
+    ``size_divisor`` found by a probe forward on zeros: the smallest
+    ``k * size_divisor`` (k = 1, 2, ...) that runs. Cached on the
+    generator object.
+
+    Args:
+        generator (nn.Module): An :class:`SPNGenerator`.
+        max_factor (int): Largest ``k`` tried. Default: 16.
+
+    Returns:
+        int: The minimum side in pixels.
+    """
+    cached = getattr(generator, 'spn_minimum_side', None)
+    if cached is not None:
+        return int(cached)
+    step = required_multiple(generator)
+    param = next(generator.parameters())
+    side = step * max_factor
+    was_training = generator.training
+    generator.eval()
+    try:
+        with torch.no_grad():
+            for k in range(1, max_factor + 1):
+                x = torch.zeros(1, 3, k * step, k * step, device=param.device)
+                m = torch.ones(1, 1, k * step, k * step, device=param.device)
+                try:
+                    generator.forward_test(x, m, sample='mean')
+                except (RuntimeError, ValueError):
+                    continue
+                side = k * step
+                break
+    finally:
+        generator.train(was_training)
+    generator.spn_minimum_side = side
+    return side
+
+
 def _round_up(x: int, m: int) -> int:
     return int(math.ceil(x / m) * m)
 
@@ -73,6 +118,20 @@ def _check_pixels(h: int, w: int, max_pixels: int, strategy: str,
             f'max_pixels limit of {int(max_pixels):,} (~{side}x{side}). Use '
             "hd_strategy='crop' or 'resize' (CLI: --hd-strategy), or raise "
             'max_pixels (CLI: --max-pixels)')
+
+
+def _pad(arr: np.ndarray, dh: int, dw: int) -> np.ndarray:
+    """Pad bottom/right by (dh, dw): reflect, or replicate along a side of
+    one pixel (nothing to reflect)."""
+    if not dh and not dw:
+        return np.ascontiguousarray(arr)
+    for axis, amount in ((0, dh), (1, dw)):
+        if amount:
+            mode = 'reflect' if arr.shape[axis] > 1 else 'edge'
+            pad = [(0, 0)] * arr.ndim
+            pad[axis] = (0, amount)
+            arr = np.pad(arr, pad, mode=mode)
+    return np.ascontiguousarray(arr)
 
 
 def mask_bbox(mask: np.ndarray) -> Tuple[int, int, int, int]:
@@ -104,6 +163,10 @@ class HDPlan:
         crop_margin (int): Context pixels around the holes for ``'crop'``.
         resize_limit (int): Longest side of the network input for
             ``'resize'``.
+        min_side (int): Smallest network-input side
+            (:func:`minimum_side`); shorter sides are padded up to it
+            (reflect, or replicate for a 1-pixel side) and cropped back.
+            Default: 0 (only the multiple).
 
     Attributes:
         net_image (np.ndarray): (h, w, 3) uint8 network input image.
@@ -119,7 +182,8 @@ class HDPlan:
                  strategy: str = 'original',
                  max_pixels: int = DEFAULT_MAX_PIXELS,
                  crop_margin: int = DEFAULT_CROP_MARGIN,
-                 resize_limit: int = DEFAULT_RESIZE_LIMIT) -> None:
+                 resize_limit: int = DEFAULT_RESIZE_LIMIT,
+                 min_side: int = 0) -> None:
         if strategy not in HD_STRATEGIES:
             raise ValueError(f'hd_strategy must be one of {HD_STRATEGIES}, '
                              f'got {strategy!r}')
@@ -165,14 +229,12 @@ class HDPlan:
             msk = area > 0
             self.scaled_shape = (sh, sw)
         sh, sw = self.scaled_shape
-        ph, pw = _round_up(sh, multiple), _round_up(sw, multiple)
+        ph = _round_up(max(sh, min_side), multiple)
+        pw = _round_up(max(sw, min_side), multiple)
         if strategy != 'resize':
             _check_pixels(ph, pw, max_pixels, strategy, self.native_shape)
-        pad = ((0, ph - sh), (0, pw - sw))
-        self.net_image = np.pad(img, pad + ((0, 0), ), mode='reflect') \
-            if (ph, pw) != (sh, sw) else np.ascontiguousarray(img)
-        self.net_mask = np.pad(msk, pad, mode='reflect') \
-            if (ph, pw) != (sh, sw) else np.ascontiguousarray(msk)
+        self.net_image = _pad(img, ph - sh, pw - sw)
+        self.net_mask = _pad(msk, ph - sh, pw - sw)
 
     @property
     def net_shape(self) -> Tuple[int, int]:

@@ -8,6 +8,11 @@ arrays with **True = hole**, whatever convention the file uses:
 * ``hole='alpha'``: transparent pixels (alpha < 128) are holes; the mask (or,
   without a mask, the image itself) must have an alpha channel.
 
+16-bit PNG/TIFF files are read with OpenCV (PIL would clip them) and
+reduced to 8 bits for the network (``round(v / 257)``);
+:func:`match_source` puts a result back into the file's own bit depth and
+alpha channel, and :func:`write_image` writes it atomically.
+
 Grey values of colour masks are the channel mean, so JPEG masks (whose
 compression blurs the edges and adds noise) are binarised at 128. Masks
 given as 0/1 arrays or files (integer maximum <= 1, bool, or float in
@@ -31,8 +36,45 @@ INVERTED_HOLE_RATIO = 0.9
 _THRESHOLD = 128
 
 
+#: Output formats that store 16-bit samples / an alpha channel.
+SIXTEEN_BIT_EXTS = ('.png', '.tif', '.tiff')
+ALPHA_EXTS = ('.png', '.tif', '.tiff', '.webp')
+_16BIT_READ_EXTS = ('.png', '.tif', '.tiff')
+
+
 class SPNMaskWarning(UserWarning):
     """A mask that looks wrong (inverted) or has no hole at all."""
+
+
+class SPNFormatWarning(UserWarning):
+    """The output format cannot keep the input's bit depth or alpha."""
+
+
+def read_16bit(path: Union[str, os.PathLike]) -> Optional[np.ndarray]:
+    """The pixels of a 16-bit PNG/TIFF as stored, RGB(A) order, or None.
+
+    Args:
+        path (str | PathLike): An image file.
+
+    Returns:
+        np.ndarray | None: (H, W), (H, W, 3) or (H, W, 4) ``uint16``; None
+        for 8-bit files and other formats.
+    """
+    path = os.fspath(path)
+    if osp.splitext(path)[1].lower() not in _16BIT_READ_EXTS:
+        return None
+    arr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16:
+        return None
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA)
+    return arr
+
+
+def _to_8bit(arr: np.ndarray) -> np.ndarray:
+    return np.rint(arr.astype(np.float64) / 257.).astype(np.uint8)
 
 
 def _open(path: Union[str, os.PathLike], name: str) -> Image.Image:
@@ -63,6 +105,12 @@ def read_image(image: ImageInput, name: str = 'image') -> np.ndarray:
     """
     if isinstance(image, (str, os.PathLike)):
         pil = ImageOps.exif_transpose(_open(image, name))
+        deep = read_16bit(image)
+        if deep is not None:
+            deep = _to_8bit(deep)
+            if deep.ndim == 2:
+                return np.repeat(deep[..., None], 3, axis=2)
+            return np.ascontiguousarray(deep[..., :3])
         return np.array(pil.convert('RGB'), dtype=np.uint8)
     if isinstance(image, Image.Image):
         return np.array(image.convert('RGB'), dtype=np.uint8)
@@ -92,6 +140,10 @@ def read_alpha(image: ImageInput, name: str = 'image') -> Optional[np.ndarray]:
         np.ndarray | None: The alpha channel.
     """
     if isinstance(image, (str, os.PathLike)):
+        deep = read_16bit(image) if osp.isfile(os.fspath(image)) else None
+        if deep is not None:
+            return _to_8bit(deep[..., 3]) if deep.ndim == 3 and \
+                deep.shape[2] == 4 else None
         image = ImageOps.exif_transpose(_open(image, name))
     if isinstance(image, Image.Image):
         if image.mode in ('RGBA', 'LA', 'PA') or \
@@ -225,15 +277,98 @@ def load_mask(mask: ImageInput,
     return dilate_mask(holes, dilate)
 
 
+def match_source(source: ImageInput, result: np.ndarray, holes: np.ndarray,
+                 holes_from_alpha: bool = False) -> np.ndarray:
+    """Put an 8-bit RGB result into the source file's bit depth and alpha.
+
+    * a 16-bit source gives a 16-bit output of its channel layout whose
+      known pixels are the source's 16-bit values; hole pixels are the
+      result scaled by 257 (grey sources: the mean of the RGB result);
+    * a source with an alpha channel keeps it; where the holes came from
+      the alpha channel (``holes_from_alpha``) the filled pixels become
+      opaque;
+    * anything else (8-bit without alpha, arrays, PIL images) returns
+      ``result`` unchanged.
+
+    Args:
+        source (str | PathLike | np.ndarray | PIL.Image.Image): The input.
+        result (np.ndarray): (H, W, 3) uint8 RGB inpainted image.
+        holes (np.ndarray): (H, W) bool, True = filled pixel.
+        holes_from_alpha (bool): The holes are the source's transparent
+            pixels. Default: False.
+
+    Returns:
+        np.ndarray: (H, W, 3|4) uint8 or (H, W[, 3|4]) uint16.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        return result
+    deep = read_16bit(source)
+    if deep is None:
+        alpha = read_alpha(source)
+        if alpha is None:
+            return result
+        alpha = alpha.copy()
+        if holes_from_alpha:
+            alpha[holes] = 255
+        return np.dstack([result, alpha])
+    out = deep.copy()
+    fill = result.astype(np.uint16) * 257
+    if out.ndim == 2:
+        grey = np.rint(result.astype(np.float64).mean(axis=2) * 257.)
+        out[holes] = grey.astype(np.uint16)[holes]
+        return out
+    out[..., :3][holes] = fill[holes]
+    if out.shape[2] == 4 and holes_from_alpha:
+        out[..., 3][holes] = 65535
+    return out
+
+
 def write_image(path: Union[str, os.PathLike], image: np.ndarray) -> None:
-    """Write an (H, W, 3) ``uint8`` RGB array, creating parent folders.
+    """Write an image atomically (temp file + rename), creating parents.
+
+    A killed run leaves either the previous file or the complete new one,
+    never a truncated image. ``uint16`` images keep 16 bits in PNG/TIFF;
+    other formats get 8 bits with a :class:`SPNFormatWarning`; an alpha
+    channel is dropped (with a warning) by formats without one (JPEG, BMP).
 
     Args:
         path (str | PathLike): Output file; the format follows the suffix.
-        image (np.ndarray): (H, W, 3) uint8 RGB.
+        image (np.ndarray): (H, W, 3|4) or (H, W) ``uint8``/``uint16``, RGB(A).
     """
     path = os.fspath(path)
     parent = osp.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
-    Image.fromarray(np.ascontiguousarray(image)).save(path)
+    ext = osp.splitext(path)[1].lower()
+    image = np.asarray(image)
+    if image.dtype == np.uint16 and ext not in SIXTEEN_BIT_EXTS:
+        warnings.warn(
+            f'{path}: {ext or "this format"} cannot store 16-bit samples: '
+            'writing 8 bits (use .png or .tif to keep 16 bits)',
+            SPNFormatWarning,
+            stacklevel=2)
+        image = _to_8bit(image)
+    if image.ndim == 3 and image.shape[2] == 4 and ext not in ALPHA_EXTS:
+        warnings.warn(
+            f'{path}: {ext or "this format"} has no alpha channel: the '
+            'transparency is dropped (use .png to keep it)',
+            SPNFormatWarning,
+            stacklevel=2)
+        image = image[..., :3]
+    base = osp.basename(path)
+    tmp = osp.join(parent, f'.{base}.tmp{os.getpid()}{ext}')
+    try:
+        if image.dtype == np.uint16:
+            bgr = image
+            if image.ndim == 3:
+                code = cv2.COLOR_RGB2BGR if image.shape[2] == 3 \
+                    else cv2.COLOR_RGBA2BGRA
+                bgr = cv2.cvtColor(image, code)
+            if not cv2.imwrite(tmp, bgr):
+                raise OSError(f'cannot write {path!r}')
+        else:
+            Image.fromarray(np.ascontiguousarray(image)).save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)

@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from .hd_strategy import (DEFAULT_CROP_MARGIN, DEFAULT_MAX_PIXELS,
                           DEFAULT_RESIZE_LIMIT, HD_STRATEGIES, HDPlan,
-                          required_multiple)
+                          minimum_side, required_multiple)
 from .image_io import (HOLE_CONVENTIONS, ImageInput, SPNMaskWarning, load_mask,
                        read_alpha, read_image)
 from .model_loader import init_spn_model
@@ -78,6 +78,9 @@ class SPNInpainter:
         generator (nn.Module): Its :class:`SPNGenerator`.
         multiple (int): Side multiple the model needs (4 deterministic, 32
             probabilistic), derived from the generator.
+        min_side (int): Smallest network-input side
+            (:func:`~spn_mm.apis.hd_strategy.minimum_side`); smaller images
+            are padded up to it and cropped back.
         load_report (dict | None): Which checkpoint keys were loaded/ignored.
     """
 
@@ -105,6 +108,7 @@ class SPNInpainter:
         self.generator = self.model.generator
         self.device = next(self.generator.parameters()).device
         self.multiple = required_multiple(self.generator)
+        self.min_side = minimum_side(self.generator)
         self.load_report = self.model.load_report
         self.hd_strategy = hd_strategy
         self.max_pixels = max_pixels
@@ -190,7 +194,8 @@ class SPNInpainter:
             strategy=strategy,
             max_pixels=self.max_pixels,
             crop_margin=self.crop_margin,
-            resize_limit=self.resize_limit)
+            resize_limit=self.resize_limit,
+            min_side=self.min_side)
         return img, holes, plan
 
     def to_tensors(

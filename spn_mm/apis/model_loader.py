@@ -25,7 +25,7 @@ removed.
 import copy
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -36,6 +36,8 @@ from mmengine.runner import CheckpointLoader
 
 from spn_mm.models.teachers.base_teacher import strip_teacher_keys
 from spn_mm.registry import MODELS
+from spn_mm.utils.weights_io import (WeightsFileError, check_finite,
+                                     load_weights_file)
 
 #: Model fields only used in training; dropped for inference.
 TRAINING_ONLY_FIELDS = ('teacher', 'disc', 'loss_gan', 'loss_rec',
@@ -44,6 +46,10 @@ TRAINING_ONLY_FIELDS = ('teacher', 'disc', 'loss_gan', 'loss_rec',
                         'loss_disc_shift', 'loss_composed_percep',
                         'loss_l1_hole', 'loss_l1_valid', 'loss_tv')
 _GENERATOR_PARTS = ('prior_learner.', 'image_generator.', 'variational.')
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be loaded or has no ``model``."""
 
 
 def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
@@ -92,7 +98,14 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
         path = os.fspath(config)
         if not osp.isfile(path):
             raise FileNotFoundError(f'config file not found: {path!r}')
-        cfg = Config.fromfile(path)
+        try:
+            cfg = Config.fromfile(path)
+        except (SyntaxError, ImportError, KeyError, ValueError, TypeError,
+                AttributeError, NameError, OSError) as err:
+            first = (str(err).strip().splitlines() or [''])[0]
+            raise ConfigError(
+                f'config {path!r}: cannot load it ({type(err).__name__}: '
+                f'{first[:200]})') from err
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     elif isinstance(config, dict):
@@ -103,8 +116,8 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:
-        raise ValueError('config: no `model` field (expected an SPN config '
-                         'such as configs/spn_places2.py)')
+        raise ConfigError('config: no `model` field (expected an SPN config '
+                          'such as configs/spn_places2.py)')
     return cfg
 
 
@@ -165,20 +178,62 @@ def build_inference_model(config: Union[str, os.PathLike, Config, dict],
     return model
 
 
+class CheckpointError(WeightsFileError):
+    """A checkpoint file that is unreadable, foreign or non-finite."""
+
+
 def _unwrap_state_dict(ckpt: object, path: str) -> Dict[str, torch.Tensor]:
     if isinstance(ckpt, dict) and 'state_dict' in ckpt and isinstance(
             ckpt['state_dict'], dict):
         ckpt = ckpt['state_dict']
     if not isinstance(ckpt, dict) or not ckpt or not all(
             isinstance(k, str) for k in ckpt):
-        raise ValueError(f'checkpoint {path!r}: expected a state dict or an '
-                         "mmengine checkpoint {'state_dict': ...}")
+        raise CheckpointError(
+            f'checkpoint {path!r}: expected a state dict or an '
+            "mmengine checkpoint {'state_dict': ...}")
     out = {}
     for key, value in ckpt.items():
         while key.startswith('module.'):
             key = key[len('module.'):]
         out[key] = value
     return out
+
+
+def read_checkpoint(checkpoint: Union[str, os.PathLike, dict],
+                    map_location: str = 'cpu') -> Tuple[Dict, str]:
+    """Read a checkpoint's state dict and refuse damaged ones.
+
+    A truncated or foreign file (not a torch checkpoint, or not a state
+    dict) and NaN/inf weights raise :class:`CheckpointError`, a missing
+    file ``FileNotFoundError``, each with one line naming the file.
+
+    Args:
+        checkpoint (str | PathLike | dict): File path, or an already loaded
+            checkpoint / state dict.
+        map_location (str): Where tensors are loaded. Default: ``'cpu'``.
+
+    Returns:
+        tuple[dict, str]: The state dict (``module.`` prefixes removed) and
+        the name used in messages (the path or ``'<in-memory>'``).
+    """
+    if isinstance(checkpoint, (str, os.PathLike)):
+        path = os.fspath(checkpoint)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'checkpoint file not found: {path!r}')
+        try:
+            ckpt = load_weights_file(
+                path, 'checkpoint',
+                lambda p: CheckpointLoader.load_checkpoint(p, map_location))
+        except WeightsFileError as err:
+            raise CheckpointError(str(err)) from err
+    else:
+        path, ckpt = '<in-memory>', checkpoint
+    state = _unwrap_state_dict(ckpt, path)
+    try:
+        check_finite(state, f'checkpoint {path!r}')
+    except WeightsFileError as err:
+        raise CheckpointError(str(err)) from err
+    return state, path
 
 
 def load_inference_checkpoint(model: nn.Module,
@@ -196,18 +251,7 @@ def load_inference_checkpoint(model: nn.Module,
         dict[str, list[str]]: ``loaded`` (generator keys), ``ignored_teacher``,
         ``ignored_disc`` and ``ignored_other`` keys.
     """
-    if isinstance(checkpoint, (str, os.PathLike)):
-        path = os.fspath(checkpoint)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'checkpoint file not found: {path!r}')
-        try:
-            ckpt = CheckpointLoader.load_checkpoint(path, map_location)
-        except Exception as err:  # noqa: BLE001 - name the file
-            raise ValueError(
-                f'cannot read checkpoint {path!r}: {err}') from err
-    else:
-        path, ckpt = '<in-memory>', checkpoint
-    state = _unwrap_state_dict(ckpt, path)
+    state, path = read_checkpoint(checkpoint, map_location)
     without_teacher = strip_teacher_keys(state)
     report = dict(
         loaded=[],
@@ -234,7 +278,7 @@ def load_inference_checkpoint(model: nn.Module,
             k for k in report['ignored_other'] if k not in gen_state
         ]
     if not gen_state:
-        raise ValueError(
+        raise CheckpointError(
             f'checkpoint {path!r} has no SPN generator weights (no '
             "'generator.*' keys). Official SPN checkpoints must be converted "
             'first: python tools/model_converters/spn_official_to_mmagic.py '
@@ -264,7 +308,7 @@ def load_inference_checkpoint(model: nn.Module,
             ]
             parts.append(f'{len(mismatched)} with other shapes: ' +
                          '; '.join(shapes))
-        raise ValueError(
+        raise CheckpointError(
             f'checkpoint {path!r} does not match the generator of the '
             'config (is the config the one the checkpoint was trained/'
             'converted with, e.g. deterministic vs probabilistic, same '

@@ -29,6 +29,7 @@ from mmagic.datasets import BasicImageDataset
 from mmengine.dataset import DefaultSampler, InfiniteSampler
 
 from spn_mm.registry import DATA_SAMPLERS, DATASETS
+from .file_errors import NamedFileErrorsMixin
 
 
 class SampleKey(NamedTuple):
@@ -97,15 +98,26 @@ class SeededDefaultSampler(DefaultSampler):
 
 
 @DATASETS.register_module()
-class SPNImageDataset(BasicImageDataset):
+class SPNImageDataset(NamedFileErrorsMixin, BasicImageDataset):
     """mmagic's ``BasicImageDataset`` with seeded per-sample pipelines.
 
     Accepts a plain ``int`` (unchanged behaviour: global generators) or a
     :class:`SampleKey` from :class:`SeededInfiniteSampler` /
     :class:`SeededDefaultSampler` (pipeline run under
     :func:`seeded_global_rngs`). Every ``BasicImageDataset`` argument is
-    accepted.
+    accepted. A missing/corrupt file raises :class:`DataFileError` naming
+    the sample index and the file; ``skip_bad_files=True`` (training only)
+    skips it instead, logging the count; ``allow_missing=True`` (testing)
+    drops and records such pairs (:mod:`spn_mm.datasets.file_errors`).
     """
+
+    def __init__(self,
+                 *args,
+                 skip_bad_files: bool = False,
+                 allow_missing: bool = False,
+                 **kwargs) -> None:
+        self._init_file_errors(skip_bad_files, allow_missing)
+        super().__init__(*args, **kwargs)
 
     def __getitem__(self, idx: Union[int, SampleKey]) -> dict:
         if isinstance(idx, tuple):

@@ -5,11 +5,12 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 
 from spn_mm.registry import DATASETS
+from .file_errors import NamedFileErrorsMixin
 from .manifest_utils import load_manifest
 
 
 @DATASETS.register_module()
-class SPNManifestDataset(BaseDataset):
+class SPNManifestDataset(NamedFileErrorsMixin, BaseDataset):
     """Test set defined by a manifest from ``make_eval_manifest.py``.
 
     Every sample is one manifest record, in manifest order; nothing is ever
@@ -45,6 +46,14 @@ class SPNManifestDataset(BaseDataset):
         indices (int | Sequence[int], optional): Sub-set for debugging
             (mmengine semantics).
         test_mode (bool): Defaults to True.
+        skip_bad_files (bool): Training only: skip a sample whose file is
+            missing/corrupt (logged) instead of raising
+            :class:`~spn_mm.datasets.file_errors.DataFileError` (which
+            names the sample index and the file). Default: False.
+        allow_missing (bool): Testing: drop the pairs whose file is
+            missing/unreadable, recorded in ``metainfo['skipped_pairs']``
+            and by the metric; without it such a pair stops the run.
+            Default: False.
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments.
     """
 
@@ -59,7 +68,10 @@ class SPNManifestDataset(BaseDataset):
                  dataset_name: Optional[str] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  test_mode: bool = True,
+                 skip_bad_files: bool = False,
+                 allow_missing: bool = False,
                  **kwargs) -> None:
+        self._init_file_errors(skip_bad_files, allow_missing)
         data_prefix = dict(data_prefix)
         for key in ('gt', 'mask'):
             data_prefix.setdefault(key, '')

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 
 from spn_mm.datasets.mask_utils import sha1_file
+from spn_mm.utils.weights_io import check_finite, load_weights_file
 
 FID_WEIGHTS_NAME = 'pt_inception-2015-12-05-6726825d.pth'
 FID_DIM = 2048
@@ -64,9 +65,13 @@ class SPNFIDInception(nn.Module):
                 warnings.simplefilter('ignore')
                 net = fid_inception_v3(load_ckpt=False)
         if weights_path is not None:
-            state = torch.load(weights_path, map_location='cpu')
+            state = load_weights_file(weights_path,
+                                      'fid_cfg.inception_path')
             if isinstance(state, dict) and 'state_dict' in state:
                 state = state['state_dict']
+            if isinstance(state, dict):
+                check_finite(state,
+                             f'fid_cfg.inception_path {weights_path!r}')
             missing, unexpected = net.load_state_dict(state, strict=False)
             missing = [
                 k for k in missing if not k.endswith('num_batches_tracked')

@@ -12,6 +12,8 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 
+from spn_mm.utils.weights_io import check_finite, load_weights_file
+
 
 def build_lpips(net: str = 'alex',
                 backbone_path: Optional[str] = None,
@@ -67,7 +69,9 @@ def build_lpips(net: str = 'alex',
             spatial=bool(spatial),
             verbose=False)
     if not smoke:
-        state = torch.load(backbone_path, map_location='cpu')
+        state = load_weights_file(backbone_path, 'lpips_cfg.backbone_path')
+        if isinstance(state, dict):
+            check_finite(state, f'lpips_cfg.backbone_path {backbone_path!r}')
         feats = {
             k[len('features.'):]: v
             for k, v in state.items() if k.startswith('features.')

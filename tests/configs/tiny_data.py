@@ -42,7 +42,7 @@ tiny_val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='BasicImageDataset',
+        type='SPNImageDataset',
         data_root=tiny_data_root,
         data_prefix=dict(gt='val', mask='val_masks'),
         filename_tmpl=dict(gt='{}', mask='{}'),

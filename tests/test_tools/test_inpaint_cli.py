@@ -90,7 +90,8 @@ def test_folder_stem_matching_jpeg_masks_and_dilate(tmp_path, ckpts, capsys):
     assert rc == 0, stderr
     assert 'wrote 2 of 2 image(s)' in stdout
     assert 'inpainting' in stderr  # progress bar
-    assert sorted(os.listdir(tmp_path / 'out')) == ['a.png', 'b.png']
+    assert sorted(os.listdir(tmp_path / 'out')) == [
+        'a.png', 'b.png', 'inpaint_summary.json']
     res = _read(tmp_path / 'out' / 'a.png')
     from spn_mm.apis import dilate_mask
     holes = dilate_mask(ma > 0, 2)
@@ -117,7 +118,8 @@ def test_pairs_csv_and_missing_files(tmp_path, ckpts, capsys):
     assert osp.isfile(tmp_path / 'out' / 'first.png')
 
 
-def test_folder_missing_mask_fails_early(tmp_path, ckpts, capsys):
+def test_folder_missing_mask_reported_others_written(tmp_path, ckpts,
+                                                    capsys):
     _save(tmp_path / 'imgs' / 'a.png', photo(20, 20))
     _save(tmp_path / 'imgs' / 'lonely.png', photo(20, 20))
     _save(tmp_path / 'masks' / 'a.png', rect_mask(20, 20))
@@ -129,7 +131,8 @@ def test_folder_missing_mask_fails_early(tmp_path, ckpts, capsys):
     ], capsys)
     assert rc == 1
     assert 'no mask in' in stderr and 'lonely.png' in stderr
-    assert not osp.exists(tmp_path / 'out')
+    assert osp.isfile(tmp_path / 'out' / 'a.png')
+    assert not osp.exists(tmp_path / 'out' / 'lonely.png')
 
 
 def test_mask_problems(tmp_path, ckpts, capsys):

@@ -18,7 +18,8 @@ def to_builtin(value: Any) -> Any:
 @HOOKS.register_module()
 class SaveMetricsHook(Hook):
     """Dump the metrics of every test epoch to ``out_file`` (json, yaml or
-    pickle by its extension), on the main process.
+    pickle by its extension), on the main process. Pairs the test dataset
+    dropped (``allow_missing=True``) are added as ``skipped_pairs``.
 
     Args:
         out_file (str): Output path.
@@ -32,4 +33,9 @@ class SaveMetricsHook(Hook):
     def after_test_epoch(self, runner,
                          metrics: Optional[Dict[str, Any]] = None) -> None:
         if metrics is not None and is_main_process():
-            dump({k: to_builtin(v) for k, v in metrics.items()}, self.out_file)
+            out = {k: to_builtin(v) for k, v in metrics.items()}
+            dataset = getattr(runner.test_dataloader, 'dataset', None)
+            skipped = getattr(dataset, 'metainfo', {}).get('skipped_pairs')
+            if skipped is not None:
+                out['skipped_pairs'] = list(skipped)
+            dump(out, self.out_file)

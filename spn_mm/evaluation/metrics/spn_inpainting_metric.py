@@ -497,6 +497,9 @@ class SPNInpaintingMetric(BaseMetric):
             next((r['manifest_hash'] for r in results
                   if r.get('manifest_hash')), None) or 'none'
         out['manifest_hash'] = mhash
+        skipped = meta.get('skipped_pairs') or []
+        if skipped:
+            out['skipped_pairs/count'] = len(skipped)
         self._write_cache(results)
         table = self._table(out, names + [ALL_BUCKET], mhash, len(results))
         self.last_table = table
@@ -534,6 +537,8 @@ class SPNInpaintingMetric(BaseMetric):
         k = out.get(f'{ALL_BUCKET}/K', 1)
         title = (f'SPN inpainting metrics | dataset={self._name()} | '
                  f'compat={self.compat} | N={n}' +
+                 (f' scored, {len(self._skipped())} skipped (allow_missing)'
+                  if self._skipped() else '') +
                  (f' | best-of-{k} by PSNR' if k > 1 else '') +
                  f' | manifest={mhash}')
         if out.get('FID_meaningless'):
@@ -571,6 +576,10 @@ class SPNInpaintingMetric(BaseMetric):
             f'SPNInpaintingMetric: results (manifest {mhash}) saved to '
             f'{jpath}, {cpath}, {ppath}', 'current')
 
+    def _skipped(self) -> list:
+        """Pairs the dataset dropped (``allow_missing=True``)."""
+        return list((self.dataset_meta or {}).get('skipped_pairs') or [])
+
     def _settings(self, mhash: str, n: int) -> dict:
         """The evaluation settings recorded with saved results."""
         return dict(
@@ -578,6 +587,7 @@ class SPNInpaintingMetric(BaseMetric):
             compat=self.compat,
             manifest_hash=mhash,
             num_images=n,
+            skipped_pairs=self._skipped(),
             bucket_edges=list(self._edges()),
             psnr_cap=self.psnr_cap,
             quantize=self.quantize,

@@ -29,6 +29,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from spn_mm.utils.weights_io import check_finite, load_weights_file
 
 # torchvision's VGG19 ('E') feature configuration.
 VGG19_CFG: Tuple = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512,
@@ -93,11 +94,12 @@ def load_vgg19_features_state(path: str,
             f'{field}: VGG19 weights file not found: {path!r}. Point {field} '
             'to a local torchvision VGG19 checkpoint (e.g. '
             'vgg19-dcbb9e9d.pth); nothing is downloaded.')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = load_weights_file(path, field)
     if isinstance(ckpt, dict) and 'state_dict' in ckpt:
         ckpt = ckpt['state_dict']
     if not isinstance(ckpt, dict):
         raise ValueError(f'{field}: {path!r} does not hold a state dict.')
+    check_finite(ckpt, f'{field} {path!r}')
     state = {}
     for key, val in ckpt.items():
         if key.startswith('module.'):

@@ -11,12 +11,12 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from torch import Tensor
 
 from spn_mm.converters.asl_tresnet import convert_asl_tresnet
+from spn_mm.utils.weights_io import check_finite, load_weights_file
 
 StateDict = Dict[str, Tensor]
 
@@ -54,7 +54,8 @@ def load_teacher_state_dict(path: str,
     # Local trusted file; mmengine's loader honours spn_mm's torch>=2.6
     # weights_only patch.
     from mmengine.runner.checkpoint import _load_checkpoint
-    ckpt = _load_checkpoint(path, map_location='cpu')
+    ckpt = load_weights_file(
+        path, cfg_key, lambda p: _load_checkpoint(p, map_location='cpu'))
     state = ckpt
     if isinstance(ckpt, dict):
         if isinstance(ckpt.get('state_dict'), dict):
@@ -67,6 +68,7 @@ def load_teacher_state_dict(path: str,
                         f'got {type(state).__name__}')
     tensors = OrderedDict(
         (k, v) for k, v in state.items() if isinstance(v, Tensor))
+    check_finite(tensors, f'{cfg_key}={path!r}')
     if prefix:
         tensors = OrderedDict((k[len(prefix):], v) for k, v in tensors.items()
                               if k.startswith(prefix))
