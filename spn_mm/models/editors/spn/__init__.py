@@ -1,6 +1,7 @@
 from .official_converter import (convert_official_checkpoint,
                                  convert_official_state_dict,
                                  official_generator_cfg)
+from .prior_distillation import PriorDistillation
 from .prior_learner import SemanticPriorLearner
 from .spade_generator import SPADEGenerator
 from .spn_blocks import (SPNRegionNorm, SPNResBlock, SPNResidualDenseBlock,
@@ -16,6 +17,6 @@ __all__ = [
     'SPNSPADEShortcutResBlock', 'SPNResBlock', 'SPNShortcutResBlock',
     'SPNResidualDenseBlock', 'SemanticPriorLearner', 'VariationalPrior',
     'SPADEGenerator', 'SPNGenerator', 'SPNFeatures', 'to_official',
-    'learner_view', 'SPNInpaintor', 'official_generator_cfg',
+    'learner_view', 'SPNInpaintor', 'PriorDistillation', 'official_generator_cfg',
     'convert_official_state_dict', 'convert_official_checkpoint'
 ]

@@ -10,11 +10,11 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
 from spn_mm.registry import MODELS
-from .prior_distill_mixin import PriorDistillMixin
+from .prior_distillation import PriorDistillation, build_prior_distillation
 
 
 @MODELS.register_module()
-class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
+class SPNInpaintor(OneStageInpaintor):
     """Semantic Pyramid Network inpaintor (deterministic and probabilistic).
 
     Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
@@ -57,11 +57,13 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         disc (dict, optional): Discriminator config (SPN's or mmagic's). SPN
             discriminators return ``(logits, feats)``; plain tensors are
             accepted too (then feature matching is unavailable).
-        teacher (dict, optional): Frozen pretext teacher (training only).
+        teacher (dict, optional): Frozen pretext teacher (training only);
+            with ``loss_prior`` it builds :attr:`prior_distill`.
         loss_gan (dict, optional): mmagic ``GANLoss`` (``vanilla`` = the
             official non-saturating loss on logits, ``hinge`` for prob).
         loss_rec (dict, optional): Mask-weighted L1 on the raw output.
-        loss_prior (dict, optional): ``PriorDistillationLoss``.
+        loss_prior (dict, optional): ``PriorDistillationLoss`` (with
+            ``teacher``).
         loss_kl (dict, optional): ``GaussianKLLoss`` (probabilistic).
         loss_percep (dict, optional): ``SPNPerceptualLoss`` on the raw output.
         loss_diversity (dict, optional): ``PerceptualDiversityLoss``.
@@ -97,17 +99,19 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        # OneStageInpaintor stores train_cfg/test_cfg as given; SPN reads
+        # them with .get(), so None becomes an empty dict here
         super().__init__(
             data_preprocessor=data_preprocessor,
             encdec=encdec,
             disc=disc,
             loss_gan=loss_gan,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
+            train_cfg=dict(train_cfg or {}),
+            test_cfg=dict(test_cfg or {}),
             init_cfg=init_cfg)
-        self.train_cfg = dict(train_cfg or {})
-        self.test_cfg = dict(test_cfg or {})
-        self._init_prior_distill(teacher, loss_prior)
+        #: Teacher + prior loss (:class:`PriorDistillation`), or None.
+        self.prior_distill = build_prior_distillation(
+            teacher, loss_prior, self.generator, 'SPNInpaintor')
         self.loss_rec = self._build_optional(loss_rec)
         self.loss_kl = self._build_optional(loss_kl)
         self.loss_percep = self._build_optional(loss_percep)
@@ -148,6 +152,13 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
     @staticmethod
     def _build_optional(cfg: Optional[dict]) -> Optional[torch.nn.Module]:
         return MODELS.build(cfg) if cfg is not None else None
+
+    @property
+    def teacher(self) -> Optional[torch.nn.Module]:
+        """The frozen teacher (``prior_distill.teacher``), or None."""
+        if self.prior_distill is None:
+            return None
+        return self.prior_distill.teacher
 
     @property
     def num_train_samples(self) -> int:
@@ -204,11 +215,14 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
             real_feats = [f.detach() for f in real_feats]
         return logs, real_feats
 
-    def generator_losses(self, res: Dict, gt: Tensor, mask: Tensor,
-                         targets: Optional[List[Tensor]],
-                         real_feats: Optional[List[Tensor]],
-                         disc_fake: Optional[Tensor]) -> Dict[str, Tensor]:
+    def generator_loss(self, res: Dict, gt: Tensor, mask: Tensor,
+                       targets: Optional[List[Tensor]],
+                       real_feats: Optional[List[Tensor]],
+                       disc_fake: Optional[Tensor]) -> Dict[str, Tensor]:
         """All generator-side losses, keyed by their log names.
+
+        Replaces ``OneStageInpaintor.generator_loss`` (whose only caller,
+        ``OneStageInpaintor.train_step``, SPN overrides) with SPN's terms.
 
         Args:
             res (dict): Output of ``generator.forward_train``; its ``out01``
@@ -241,8 +255,8 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         if self.loss_rec is not None:
             losses['loss_rec'] = self.loss_rec(fake, gt, mask)
         if targets is not None:
-            losses['loss_prior'] = self.loss_prior(res['distill'], targets,
-                                                   mask)
+            losses['loss_prior'] = self.prior_distill(
+                res['distill'], targets, mask)
         if self.loss_kl is not None and res.get('dist') is not None:
             losses['loss_kl'] = self.loss_kl(res['dist'])
         fake_vgg = fake
@@ -288,9 +302,9 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         log_vars = {}
 
         targets = None
-        if self.teacher is not None:
-            targets = self.prior_targets(
-                gt, view=self.teacher_view(data_samples, gt))
+        if self.prior_distill is not None:
+            targets = self.prior_distill.targets(
+                gt, view=PriorDistillation.teacher_view(data_samples, gt))
 
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
@@ -320,11 +334,11 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
                 return log_vars
 
         with g_wrapper.optim_context(self.generator):
-            losses = self.generator_losses(res, gt01, mask, targets,
-                                           real_feats, disc_fake)
+            losses = self.generator_loss(res, gt01, mask, targets,
+                                         real_feats, disc_fake)
             loss_g, g_logs = self.parse_losses(losses)
-            loss_g = self.keep_heads_in_graph(loss_g, res.get('distill'),
-                                              targets)
+            loss_g = PriorDistillation.keep_heads_in_graph(
+                loss_g, res.get('distill'), targets)
         g_wrapper.update_params(loss_g)
         log_vars.update(g_logs)
         log_vars['loss_g'] = log_vars.pop('loss')
