@@ -9,8 +9,8 @@
 # The paper text's forms (1 + 4M, KL(q || N(0,I)), Eq. 14 diversity, Eq. 13
 # perceptual with equal layer weights) are configs/paper_weights/.
 # VGG19 weights load from a LOCAL torchvision vgg19 file: set
-# model.loss_percep.vgg_path and model.loss_diversity.vgg_path (one frozen
-# VGG is shared by both losses; it is not saved in checkpoints).
+# model.vgg.vgg_path (model.vgg is the one VGG of the perceptual and
+# diversity losses, run once per step for both; not saved in checkpoints).
 _base_ = ['../teachers/asl_tresnet_l.py']
 
 vgg_path = 'checkpoints/vgg19-dcbb9e9d.pth'
@@ -38,11 +38,10 @@ model = dict(
     loss_kl=dict(type='GaussianKLLoss', loss_weight=0.05,
                  direction='official'),
     loss_fm=dict(type='DiscFeatureMatchingLoss', loss_weight=10.0),
-    loss_percep=dict(
-        type='SPNPerceptualLoss', loss_weight=10.0, vgg_path=vgg_path),
+    loss_percep=dict(type='SPNPerceptualLoss', loss_weight=10.0),
     loss_diversity=dict(
-        type='PerceptualDiversityLoss', loss_weight=1.0, form='official',
-        vgg_path=vgg_path),
+        type='PerceptualDiversityLoss', loss_weight=1.0, form='official'),
+    vgg=dict(type='SPNVGGFeatures', vgg_path=vgg_path),
     disc_input_range=(0., 1.),
     train_cfg=dict(
         disc_step=1,

@@ -36,7 +36,8 @@ class PriorDistillation(nn.Module):
         #: ``PriorLossScheduleHook`` before every training iteration).
         self.enabled = True
 
-    def check_heads(self, distill_channels: Sequence[int],
+    def check_heads(self,
+                    distill_channels: Sequence[int],
                     owner: str = 'model.encdec') -> None:
         """Raise unless the heads' widths equal the teacher taps' channels.
 
@@ -108,8 +109,7 @@ class PriorDistillation(nn.Module):
 
 
 def build_prior_distillation(teacher: Optional[dict],
-                             loss_prior: Optional[dict],
-                             generator: nn.Module,
+                             loss_prior: Optional[dict], generator: nn.Module,
                              owner: str) -> Optional[PriorDistillation]:
     """Build :class:`PriorDistillation` from an inpaintor's config keys.
 

@@ -68,6 +68,11 @@ class SPNInpaintor(OneStageInpaintor):
         loss_percep (dict, optional): ``SPNPerceptualLoss`` on the raw output.
         loss_diversity (dict, optional): ``PerceptualDiversityLoss``.
         loss_fm (dict, optional): ``DiscFeatureMatchingLoss``.
+        vgg (dict, optional): ``SPNVGGFeatures`` (``vgg_path``, ...): the
+            one VGG of ``loss_percep`` and ``loss_diversity``, run once per
+            step over the predictions for both (and once over the ground
+            truth for the perceptual loss). Required by, and only built
+            with, those losses; they are built without VGG keys.
         disc_input_range (Sequence[float]): Value range of the images the
             discriminator sees: ``(0, 1)`` (official, SPN's discriminators)
             or ``(-1, 1)`` (mmagic's discriminators). Default: (0, 1).
@@ -95,6 +100,7 @@ class SPNInpaintor(OneStageInpaintor):
                  loss_percep: Optional[dict] = None,
                  loss_diversity: Optional[dict] = None,
                  loss_fm: Optional[dict] = None,
+                 vgg: Optional[dict] = None,
                  disc_input_range: Sequence[float] = (0., 1.),
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -117,6 +123,7 @@ class SPNInpaintor(OneStageInpaintor):
         self.loss_percep = self._build_optional(loss_percep)
         self.loss_diversity = self._build_optional(loss_diversity)
         self.loss_fm = self._build_optional(loss_fm)
+        self.vgg = self._build_vgg(vgg)
         if self.loss_fm is not None and not self.with_gan:
             raise ValueError('SPNInpaintor: loss_fm needs `disc` and '
                              '`loss_gan`')
@@ -152,6 +159,30 @@ class SPNInpaintor(OneStageInpaintor):
     @staticmethod
     def _build_optional(cfg: Optional[dict]) -> Optional[torch.nn.Module]:
         return MODELS.build(cfg) if cfg is not None else None
+
+    def _build_vgg(self, vgg: Optional[dict]) -> Optional[torch.nn.Module]:
+        """The VGG of the VGG losses (None without them)."""
+        named = {'loss_percep': self.loss_percep,
+                 'loss_diversity': self.loss_diversity}
+        named = {k: v for k, v in named.items() if v is not None}
+        if not named:
+            return None
+        for key, loss in named.items():
+            if loss.vgg is not None:
+                raise ValueError(
+                    f'SPNInpaintor: model.{key} must not set vgg_path/'
+                    'allow_random/norm_img/input_norm; they moved to '
+                    "model.vgg=dict(type='SPNVGGFeatures', vgg_path=...), "
+                    'the one VGG of both VGG losses')
+        if vgg is None:
+            raise ValueError(
+                f'SPNInpaintor: {" and ".join(named)} need model.vgg='
+                "dict(type='SPNVGGFeatures', vgg_path=...)")
+        # every layer either loss reads, in first-use order
+        self._vgg_layers = list(
+            dict.fromkeys(name for loss in named.values()
+                          for name in loss.layers))
+        return MODELS.build(vgg)
 
     @property
     def teacher(self) -> Optional[torch.nn.Module]:
@@ -259,27 +290,22 @@ class SPNInpaintor(OneStageInpaintor):
                 res['distill'], targets, mask)
         if self.loss_kl is not None and res.get('dist') is not None:
             losses['loss_kl'] = self.loss_kl(res['dist'])
-        fake_vgg = fake
-        if self._vgg_features_shared():
+        if self.vgg is not None:
             # one VGG pass over the K*B predictions serves both losses
-            fake_vgg = self.loss_percep.extract(fake)
-        if self.loss_percep is not None:
-            losses['loss_percep'] = self.loss_percep(fake_vgg, gt)
-        if self.loss_diversity is not None:
-            losses['loss_div'] = self.loss_diversity(
-                fake_vgg, mask=mask, num_samples=k)
+            feats = dict(
+                zip(self._vgg_layers, self.vgg(fake, self._vgg_layers)))
+            if self.loss_percep is not None:
+                layers = self.loss_percep.layers
+                with torch.no_grad():
+                    gt_feats = self.vgg(gt, layers)
+                losses['loss_percep'] = self.loss_percep(
+                    [feats[name] for name in layers], gt_feats)
+            if self.loss_diversity is not None:
+                losses['loss_div'] = self.loss_diversity(
+                    [feats[name] for name in self.loss_diversity.layers],
+                    mask=mask,
+                    num_samples=k)
         return losses
-
-    def _vgg_features_shared(self) -> bool:
-        """Perceptual and diversity losses see the same VGG features."""
-        a, b = self.loss_percep, self.loss_diversity
-        if a is None or b is None or not hasattr(a, 'extract'):
-            return False
-        keys = ('layers', 'vgg_path', 'allow_random', 'norm_img',
-                'input_norm')
-        return all(
-            getattr(a, key, None) == getattr(b, key, object())
-            for key in keys)
 
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
@@ -420,14 +446,13 @@ class SPNInpaintor(OneStageInpaintor):
         return gen.extract_features(masked_img, mask, **kwargs)
 
     def init_weights(self) -> None:
-        """mmengine's initialisation, then load the frozen VGG19 of the
-        perceptual/diversity losses, so that a missing or wrong
-        ``vgg_path`` stops training before the first step (the Runner calls
-        this when training starts; testing and inference never do)."""
+        """mmengine's initialisation, then load the frozen VGG19 of
+        ``model.vgg``, so that a missing or wrong ``vgg_path`` stops
+        training before the first step (the Runner calls this when training
+        starts; testing and inference never do)."""
         super().init_weights()
-        for loss in (self.loss_percep, self.loss_diversity):
-            if loss is not None and hasattr(loss, 'get_extractor'):
-                loss.get_extractor('cpu')
+        if self.vgg is not None:
+            self.vgg.get_extractor('cpu')
 
     def forward_dummy(self, x: Tensor) -> Tensor:
         """Generator only, for FLOPs counting: ``x`` is (B, 4, H, W)."""

@@ -46,6 +46,7 @@ def test_targets_loss_and_switch_against_references():
 
 
 def test_build_checks_keys_and_public_head_channels():
+
     class NoHeads(nn.Module):
         pass
 
@@ -57,21 +58,23 @@ def test_build_checks_keys_and_public_head_channels():
     edge_taps = [1, 1, 1]  # EdgeTeacher: one edge map per level
     ok = NoHeads()
     ok.distill_channels = edge_taps
-    assert isinstance(build_prior_distillation(TEACHER, LOSS, ok, 'X'),
-                      PriorDistillation)
+    assert isinstance(
+        build_prior_distillation(TEACHER, LOSS, ok, 'X'), PriorDistillation)
     ok.distill_channels = [1, 1, 2]
     with pytest.raises(ValueError, match=r'head_channels \[1, 1, 2\]'):
         build_prior_distillation(TEACHER, LOSS, ok, 'X')
 
 
 def test_spn_checkpoint_keys_are_generator_and_disc_only():
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'tests', 'configs',
-                                   'spn_tiny_det.py')).model
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'tests', 'configs', 'spn_tiny_det.py')).model
     model = MODELS.build(cfg)
     assert model.generator.distill_channels == list(
         cfg.encdec.prior_learner.head_channels)
     assert model.teacher is model.prior_distill.teacher
-    expected = {f'generator.{k}'
-                for k in MODELS.build(cfg.encdec).state_dict()}
+    expected = {
+        f'generator.{k}'
+        for k in MODELS.build(cfg.encdec).state_dict()
+    }
     expected |= {f'disc.{k}' for k in MODELS.build(cfg.disc).state_dict()}
     assert set(model.state_dict()) == expected
