@@ -53,23 +53,25 @@ class PriorDistillation(nn.Module):
                 f'teacher tap channels {taps} (fine -> coarse, one per '
                 'distilled scale)')
 
-    def targets(self,
-                gt: Tensor,
-                view: Optional[Tensor] = None) -> Optional[List[Tensor]]:
+    def targets(self, gt: Tensor, data_samples=None) -> Optional[List[Tensor]]:
         """Teacher targets from the un-masked image, or None when inactive.
 
         Args:
             gt (Tensor): (B, 3, H, W) ground truth in [-1, 1].
-            view (Tensor, optional): (B, 3, fH, fW) the teacher's own view
-                of the photo, RGB in [0, 1] (official: the original photo
-                resized to 512 by the dataset, ``SPNTeacherView``); see
-                :meth:`teacher_view`. None: the teacher up-samples ``gt``.
+            data_samples (DataSample, optional): The batch; its packed
+                ``teacher_img`` (:meth:`teacher_view`, official: the
+                original photo resized to 512 by ``SPNTeacherView``) is the
+                teacher's input when present, else the teacher up-samples
+                ``gt``.
 
         Returns:
             list[Tensor] | None: Targets fine -> coarse (no grad).
         """
         if not self.enabled:
             return None
+        view = None
+        if data_samples is not None:
+            view = self.teacher_view(data_samples, gt)
         with torch.no_grad():
             return [t.detach() for t in self.teacher(gt, view=view)]
 

@@ -85,10 +85,8 @@ class PriorGuidedAOTInpaintor(AOTInpaintor):
         input_x = torch.cat([masked_img, mask], dim=1)
         log_vars = {}
 
-        targets = None
-        if self.prior_distill is not None:
-            targets = self.prior_distill.targets(
-                gt, view=PriorDistillation.teacher_view(data_samples, gt))
+        targets = (None if self.prior_distill is None else
+                   self.prior_distill.targets(gt, data_samples))
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
             res = self.generator(input_x, return_aux=True)

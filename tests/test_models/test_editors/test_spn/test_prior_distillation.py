@@ -4,6 +4,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from mmagic.structures import DataSample
 from mmengine.config import Config
 from utils import REPO_ROOT
 
@@ -35,6 +36,12 @@ def test_targets_loss_and_switch_against_references():
         ref += ((t - p).abs() * (1 + 3. * m)).mean().item()
     loss = distillation(preds, targets, mask)
     assert loss.item() == pytest.approx(0.5 * ref, rel=1e-5)
+    # the batch's packed teacher_img (0-255) is the teacher's own view
+    photo = torch.rand(2, 3, 64, 64) * 255
+    samples = DataSample(teacher_img=photo)
+    for t, e in zip(distillation.targets(gt, samples),
+                    teacher(gt, view=photo / 255.)):
+        assert torch.equal(t, e)
     distillation.enabled = False
     assert distillation.targets(gt) is None
     # the zero term keeps the heads in the graph without changing the loss
