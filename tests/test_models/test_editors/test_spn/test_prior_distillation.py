@@ -85,3 +85,14 @@ def test_spn_checkpoint_keys_are_generator_and_disc_only():
     }
     expected |= {f'disc.{k}' for k in MODELS.build(cfg.disc).state_dict()}
     assert set(model.state_dict()) == expected
+
+
+def test_ddp_ignore_list_finds_the_nested_teacher():
+    from spn_mm.models.teachers import exclude_teacher_from_ddp
+    holder = nn.Module()
+    holder.generator = nn.Conv2d(1, 1, 1)
+    holder.prior_distill = nn.Module()
+    holder.prior_distill.teacher = nn.Conv2d(1, 2, 1)  # stands in
+    names = exclude_teacher_from_ddp(holder)
+    assert sorted(names) == ['prior_distill.teacher.bias',
+                             'prior_distill.teacher.weight']
