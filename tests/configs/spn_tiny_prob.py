@@ -21,6 +21,5 @@ model = dict(
             out_channels=32)),
     disc=dict(base_channels=8),
     teacher=dict(_delete_=True, type='EdgeTeacher', num_levels=3),
-    loss_percep=dict(vgg_path=None, allow_random=True),
-    loss_diversity=dict(vgg_path=None, allow_random=True),
+    vgg=dict(vgg_path=None, allow_random=True),
     test_cfg=dict(num_samples=2))

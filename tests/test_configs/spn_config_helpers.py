@@ -119,10 +119,9 @@ def tiny_options(cfg: Config) -> Dict:
             b = TINY_LEARNER['base_channels']
             n = enc.prior_learner.get('num_scales', 3)
             opts[f'{learner_key}.head_channels'] = [b, 2 * b, 4 * b][-n:]
-    for loss in ('loss_percep', 'loss_diversity'):
-        if model.get(loss) is not None:
-            opts[f'model.{loss}.vgg_path'] = None
-            opts[f'model.{loss}.allow_random'] = True
+    if model.get('vgg') is not None:
+        opts['model.vgg.vgg_path'] = None
+        opts['model.vgg.allow_random'] = True
     return opts
 
 

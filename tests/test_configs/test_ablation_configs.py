@@ -79,7 +79,7 @@ def test_ablation_builds_full_width_without_weight_files(name):
     assert len(gen.image_generator.middle_blocks) == blocks
     assert gen.image_generator.fusion == fusion
     if teacher is None:
-        assert model.teacher is None and model.loss_prior is None
+        assert model.prior_distill is None
     else:
         assert type(model.teacher).__name__ == teacher
         # SPNInpaintor checked heads == teacher taps at build; restate it

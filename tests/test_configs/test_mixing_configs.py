@@ -58,8 +58,8 @@ def test_mixing_a_full_width_builds_without_weight_files():
     assert count(gen.prior_learner) == count(learner)
     assert generator_params(model) == count(host) + count(learner) + (
         256 * 256 + 256) == 37_885_299
-    assert list(model.teacher.out_channels) == [76, 76, 152]
-    assert not any(k.startswith('teacher.') for k in model.state_dict())
+    assert list(model.prior_distill.teacher.out_channels) == [76, 76, 152]
+    assert not any('teacher.' in k for k in model.state_dict())
 
 
 def test_mixing_a_tiny_train_step_logs_loss_prior_and_test_step():
@@ -84,11 +84,12 @@ def test_mixing_a_gradients_reach_learner_and_host_generator():
 
     # prior loss only: reaches the learner (heads included), not the host
     res = gen(x, return_aux=True)
-    targets = model.prior_targets(gt)
-    model.loss_prior(res['distill'], targets, mask).backward()
+    targets = model.prior_distill.targets(gt)
+    model.prior_distill(res['distill'], targets, mask).backward()
     assert has_grad(learner.heads) and has_grad(learner.enc_conv1)
     assert not has_grad(host)
-    assert all(not p.requires_grad for p in model.teacher.parameters())
+    assert all(not p.requires_grad
+               for p in model.prior_distill.teacher.parameters())
 
 
 def test_mixing_a_train_step_updates_learner_host_and_disc():
@@ -199,7 +200,7 @@ def test_mixing_a_prior_loss_cut_follows_the_schedule_hook():
     logs = model.train_step(make_batch(), simple_optims(model))
     assert 'loss_prior' not in logs and 'loss_l1_valid' in logs
     hook.before_train_iter(SimpleNamespace(model=model, epoch=0, iter=2), 0)
-    assert model.prior_loss_active()
+    assert model.prior_distill.enabled
 
 
 # --------------------------------------------------------------------- #

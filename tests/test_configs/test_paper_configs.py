@@ -165,7 +165,8 @@ def test_paper_configs_use_the_official_losses(name):
             'official', 1.)
         assert m.loss_percep.loss_weight == 10.
         assert m.loss_percep.get('layer_weights') is None  # 1/32 .. 1
-        assert not m.loss_percep.get('norm_img', False)  # [0, 1] inputs
+        assert not m.vgg.get('norm_img', False)  # [0, 1] inputs
+        assert not m.vgg.get('input_norm', False)  # no ImageNet norm
         assert m.loss_fm.loss_weight == 10.
         assert m.encdec.variational.num_samples == 2  # K in training
         assert 'num_samples' not in m.train_cfg
@@ -173,7 +174,8 @@ def test_paper_configs_use_the_official_losses(name):
         assert nearest.interpolation == 'nearest'
     else:
         assert m.loss_gan.gan_type == 'vanilla'  # nsgan on logits
-        for key in ('loss_kl', 'loss_diversity', 'loss_percep', 'loss_fm'):
+        for key in ('loss_kl', 'loss_diversity', 'loss_percep', 'loss_fm',
+                    'vgg'):
             assert m.get(key) is None, key
 
 

@@ -1,6 +1,7 @@
 # Probabilistic SPN exactly as the authors' training code
-# (configs/README.md): the deterministic model (spn_det.py) plus a variational prior between S_enc^L and S_prior^L, 2 samples per input
-# in training, hinge D with instance norm. Generator 68,512,883 params, D
+# (configs/README.md): the deterministic model (spn_det.py) plus a
+# variational prior between S_enc^L and S_prior^L, 2 samples per input in
+# training, hinge D with instance norm. Generator 68,512,883 params, D
 # 2,763,841. G loss on [0, 1] images (D sees [0, 1] too):
 #   1 * hinge + 10 * L1(1 + 2M) + FM_w * prior + 0.05 * mean KL(N(0,I) || q)
 #   + 1 / (sum_l L1(f1 M_l, f2 M_l) / mean(M_l) + 1e-5)
@@ -9,8 +10,8 @@
 # The paper text's forms (1 + 4M, KL(q || N(0,I)), Eq. 14 diversity, Eq. 13
 # perceptual with equal layer weights) are configs/paper_weights/.
 # VGG19 weights load from a LOCAL torchvision vgg19 file: set
-# model.loss_percep.vgg_path and model.loss_diversity.vgg_path (one frozen
-# VGG is shared by both losses; it is not saved in checkpoints).
+# model.vgg.vgg_path (model.vgg is the one VGG of the perceptual and
+# diversity losses, run once per step for both; not saved in checkpoints).
 _base_ = ['./spn_det.py']
 
 vgg_path = 'checkpoints/vgg19-dcbb9e9d.pth'
@@ -24,11 +25,10 @@ model = dict(
     loss_kl=dict(type='GaussianKLLoss', loss_weight=0.05,
                  direction='official'),
     loss_fm=dict(type='DiscFeatureMatchingLoss', loss_weight=10.0),
-    loss_percep=dict(
-        type='SPNPerceptualLoss', loss_weight=10.0, vgg_path=vgg_path),
+    loss_percep=dict(type='SPNPerceptualLoss', loss_weight=10.0),
     loss_diversity=dict(
-        type='PerceptualDiversityLoss', loss_weight=1.0, form='official',
-        vgg_path=vgg_path),
+        type='PerceptualDiversityLoss', loss_weight=1.0, form='official'),
+    vgg=dict(type='SPNVGGFeatures', vgg_path=vgg_path),
     # pluralistic evaluation: 5 seeded samples per image (per-image seeds)
     test_cfg=dict(num_samples=5, seed=2022, sample='random'))
 

@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
+from spn_mm.models.editors.spn import PriorDistillation
 from spn_mm.registry import HOOKS
 
 
@@ -15,10 +16,11 @@ class PriorLossScheduleHook(Hook):
     Official SPN drops the prior loss for the last epochs: det Paris uses it
     for epochs 1-70 (of 75), every probabilistic config for epochs 1-60 (of
     70) (``epoch > 69`` / ``epoch > 59`` in the authors' loops). Before every
-    training iteration the hook calls ``model.set_prior_loss_enabled(flag)``
-    with a flag computed from the runner's position only, so a resumed run
-    gets the same answer as an uninterrupted one. Models without that method
-    (no prior learner) are left alone.
+    training iteration the hook sets ``enabled`` of every
+    :class:`~spn_mm.models.editors.spn.PriorDistillation` in the model
+    (``model.prior_distill``) to a flag computed from the runner's position
+    only, so a resumed run gets the same answer as an uninterrupted one.
+    Models without one (no teacher) are left alone.
 
     Args:
         until_epoch (int, optional): The loss is used while fewer than this
@@ -66,5 +68,7 @@ class PriorLossScheduleHook(Hook):
                           data_batch=None) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        if hasattr(model, 'set_prior_loss_enabled'):
-            model.set_prior_loss_enabled(self.active(runner.epoch, runner.iter))
+        enabled = self.active(runner.epoch, runner.iter)
+        for module in model.modules():
+            if isinstance(module, PriorDistillation):
+                module.enabled = enabled

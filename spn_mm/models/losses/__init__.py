@@ -26,11 +26,12 @@ from .perceptual_loss import (SPN_VGG_LAYER_WEIGHTS, PerceptualDiversityLoss,
                               SPNPerceptualLoss)
 from .prior_distillation_loss import PriorDistillationLoss
 from .vgg_extractor import (SPN_VGG_LAYERS, SPNVGG19FeatureExtractor,
-                            clear_vgg19_cache, get_vgg19_extractor)
+                            SPNVGGFeatures, clear_vgg19_cache,
+                            get_vgg19_extractor)
 
 __all__ = [
     'PriorDistillationLoss', 'MaskWeightedL1Loss', 'GaussianKLLoss',
     'SPNPerceptualLoss', 'PerceptualDiversityLoss', 'DiscFeatureMatchingLoss',
-    'SPNVGG19FeatureExtractor', 'get_vgg19_extractor', 'clear_vgg19_cache',
+    'SPNVGG19FeatureExtractor', 'SPNVGGFeatures', 'get_vgg19_extractor', 'clear_vgg19_cache',
     'SPN_VGG_LAYERS', 'SPN_VGG_LAYER_WEIGHTS'
 ]

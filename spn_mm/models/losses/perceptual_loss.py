@@ -1,9 +1,13 @@
 """VGG19-based losses of probabilistic SPN: perceptual and diversity.
 
-Both losses use the frozen VGG19 shared through
-:func:`~spn_mm.models.losses.vgg_extractor.get_vgg19_extractor` (see that
-module for how sharing works): the VGG is never a sub-module, so it is not
-in ``state_dict``, not optimised and not saved in checkpoints.
+Both losses work on VGG feature lists. In ``SPNInpaintor`` they get them
+from the model's one :class:`~spn_mm.models.losses.vgg_extractor.
+SPNVGGFeatures` (``model.vgg``, one pass over the predictions for both);
+built with ``vgg_path`` (or ``allow_random``) a loss has its own
+``SPNVGGFeatures`` and can be called on images. Either way the frozen VGG19
+comes from :func:`~spn_mm.models.losses.vgg_extractor.get_vgg19_extractor`:
+it is never a sub-module, so it is not in ``state_dict``, not optimised and
+not saved in checkpoints.
 """
 import itertools
 from typing import Dict, List, Optional, Sequence, Union
@@ -15,8 +19,8 @@ from torch import Tensor
 
 from spn_mm.registry import MODELS
 from .utils import check_mask, repeat_to_batch, resize_mask
-from .vgg_extractor import (_source_key, SPN_VGG_LAYERS, VGG19_LAYER_INDICES,
-                            SPNVGG19FeatureExtractor, get_vgg19_extractor)
+from .vgg_extractor import (SPN_VGG_LAYERS, VGG19_LAYER_INDICES,
+                            SPNVGG19FeatureExtractor, SPNVGGFeatures)
 
 #: Official SPN perceptual layer weights.
 SPN_VGG_LAYER_WEIGHTS: Dict[str, float] = {
@@ -27,24 +31,19 @@ SPN_VGG_LAYER_WEIGHTS: Dict[str, float] = {
     'relu5_1': 1.,
 }
 
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
-
 FeatList = List[Tensor]
 
 
 class _VGGLossMixin(nn.Module):
-    """Shared-VGG plumbing: input preprocessing and feature extraction.
+    """Layer list and the optional own VGG of an SPN VGG loss.
 
     Args:
         layers (Sequence[str]): VGG19 layer names.
-        vgg_path (str, optional): Local VGG19 weights file.
-        allow_random (bool): Random VGG weights when ``vgg_path`` is None
-            (tests only, warns loudly).
-        norm_img (bool): Inputs are in [-1, 1] (mmagic) and are mapped to
-            [0, 1] by ``(x + 1) / 2`` first. False: inputs already in [0, 1]
-            (what ``SPNInpaintor`` passes).
-        input_norm (bool): Then apply ImageNet mean/std (official SPN: off).
+        vgg_path, allow_random, norm_img, input_norm: Build the loss's own
+            :class:`SPNVGGFeatures` (to call the loss on images). With
+            ``vgg_path=None`` and ``allow_random=False`` the loss has no VGG
+            and takes feature lists only (how ``SPNInpaintor`` uses it: its
+            ``model.vgg`` computes them once for both VGG losses).
     """
 
     def __init__(self, layers: Sequence[str], vgg_path: Optional[str],
@@ -59,54 +58,35 @@ class _VGGLossMixin(nn.Module):
                     f'layers: unknown VGG19 layer {name!r}; use names like '
                     f'{list(SPN_VGG_LAYERS)}')
         self.layers = layers
-        self.vgg_path = vgg_path
-        self.allow_random = bool(allow_random)
-        self.norm_img = bool(norm_img)
-        self.input_norm = bool(input_norm)
-        self.register_buffer(
-            'mean',
-            torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1),
-            persistent=False)
-        self.register_buffer(
-            'std',
-            torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1),
-            persistent=False)
-        # Validate the weight source now, load lazily: building a config
-        # never reads weights (test/inference need no VGG). A missing file
-        # fails at the first use; SPNInpaintor.init_weights() (called by the
-        # Runner when training starts) touches the extractor so training
-        # fails before the first step.
-        _source_key(vgg_path, allow_random)
+        self.vgg: Optional[SPNVGGFeatures] = None
+        if vgg_path is not None or allow_random:
+            self.vgg = SPNVGGFeatures(vgg_path, allow_random, norm_img,
+                                      input_norm)
+        elif norm_img or input_norm:
+            raise ValueError(
+                f'{type(self).__name__}: norm_img/input_norm preprocess the '
+                "loss's own VGG input; set vgg_path (or give them to the "
+                'SPNVGGFeatures that computes the features)')
+
+    def _own_vgg(self) -> SPNVGGFeatures:
+        if self.vgg is None:
+            raise ValueError(
+                f'{type(self).__name__} has no VGG (vgg_path=None): pass VGG '
+                'feature lists, or build the loss with vgg_path=... (or '
+                'allow_random=True in tests) to call it on images')
+        return self.vgg
 
     def get_extractor(
             self,
             device: Union[str,
                           torch.device] = 'cpu') -> SPNVGG19FeatureExtractor:
-        """The shared frozen VGG19 on ``device``."""
-        return get_vgg19_extractor(self.vgg_path, self.allow_random, device)
-
-    def preprocess(self, img: Tensor) -> Tensor:
-        """Map an image to what the VGG sees (see class Args)."""
-        if img.dim() != 4 or img.size(1) != 3:
-            raise ValueError('VGG losses expect (N, 3, H, W) images, got '
-                             f'{tuple(img.shape)}')
-        x = (img + 1.) / 2. if self.norm_img else img
-        if self.input_norm:
-            x = (x - self.mean.to(x)) / self.std.to(x)
-        return x
+        """The shared frozen VGG19 of this loss's own VGG on ``device``."""
+        return self._own_vgg().get_extractor(device)
 
     def extract(self, img: Tensor) -> FeatList:
-        """VGG features of ``img`` at ``self.layers`` (gradients flow to
-        ``img``).
-
-        Args:
-            img (Tensor): (N, 3, H, W) image (range per ``norm_img``).
-
-        Returns:
-            list[Tensor]: One map per layer, ordered like ``self.layers``.
-        """
-        return self.get_extractor(img.device)(self.preprocess(img),
-                                              self.layers)
+        """Features of ``img`` at ``self.layers`` from the loss's own VGG
+        (gradients flow to ``img``)."""
+        return self._own_vgg()(img, self.layers)
 
     def _as_feats(self, x: Union[Tensor, Sequence[Tensor]],
                   name: str) -> FeatList:
@@ -139,19 +119,18 @@ class SPNPerceptualLoss(_VGGLossMixin):
     are computed without gradient. When ``pred`` has ``K*B`` items and
     ``target`` ``B``, the target is repeated ``K`` times (official: x2).
 
-    The VGG19 is the frozen extractor shared by every VGG loss with the same
-    ``vgg_path`` (not a sub-module; not in ``state_dict``).
-    :meth:`extract` returns the features so that an inpaintor can compute
-    them once and pass the lists to this loss and to
-    :class:`PerceptualDiversityLoss`.
+    ``pred`` and ``target`` may be feature lists (ordered like
+    ``layers``), e.g. from the inpaintor's ``SPNVGGFeatures``; images need
+    the loss's own VGG (``vgg_path``, see :class:`_VGGLossMixin`).
 
     Args:
         loss_weight (float): Weight. Default: 10.0.
         layer_weights (dict, optional): ``{layer_name: weight}``. Default:
             the official five layers and weights.
-        vgg_path (str, optional): Local VGG19 weights (torchvision state
-            dict with ``features.N.*`` keys or a plain features state dict).
-            Default: None.
+        vgg_path (str, optional): Local VGG19 weights of the loss's own VGG
+            (torchvision state dict with ``features.N.*`` keys or a plain
+            features state dict). Default: None (feature lists only, unless
+            ``allow_random``).
         allow_random (bool): With ``vgg_path=None`` use random weights
             (tests only, warns). Default: False.
         norm_img (bool): Inputs are in [-1, 1] and are mapped to [0, 1]
@@ -238,8 +217,8 @@ class PerceptualDiversityLoss(_VGGLossMixin):
         eps (float): Epsilon of Eq. 14. Default: 1e-5.
         layers (Sequence[str]): VGG layers. Default: relu1_1..relu5_1.
         vgg_path, allow_random, norm_img, input_norm: As in
-            :class:`SPNPerceptualLoss` (same shared VGG for the same
-            ``vgg_path``).
+            :class:`SPNPerceptualLoss` (the loss's own VGG; None: feature
+            lists only).
     """
 
     _FORMS = ('paper', 'official')

@@ -2,9 +2,12 @@
 
 How sharing works
 -----------------
-The VGG19 is **not** a sub-module of any loss. Losses only remember a key
-``(vgg_path, allow_random)`` and ask :func:`get_vgg19_extractor` for the
-extractor of the device of their input at every call. The function keeps a
+:class:`SPNVGGFeatures` is what the SPN VGG losses see of an image
+(preprocessing + VGG19); ``SPNInpaintor`` owns one (``model.vgg``) and feeds
+its features to the perceptual and the diversity loss. The VGG19 itself is
+**not** a sub-module of anything: ``SPNVGGFeatures`` only remembers a key
+``(vgg_path, allow_random)`` and asks :func:`get_vgg19_extractor` for the
+extractor of the device of its input at every call. The function keeps a
 module-level cache:
 
 * one master copy per weight source (absolute ``vgg_path``, or ``None`` for
@@ -12,9 +15,9 @@ module-level cache:
 * one copy per ``(source, device)``, made from the master on first use on
   that device.
 
-Therefore every loss built with the same ``vgg_path`` (for example
-:class:`SPNPerceptualLoss` and :class:`PerceptualDiversityLoss` built from a
-config) uses the *same* frozen module, the weights are loaded once, and they
+Therefore every ``SPNVGGFeatures`` with the same ``vgg_path`` (also the
+own one of a loss used on its own) uses the *same* frozen module, the
+weights are loaded once, and they
 never appear in the model's ``state_dict`` / checkpoints / optimiser /
 DDP wrapper. ``model.to(device)`` need not move them: the copy for the
 input's device is fetched lazily. :func:`clear_vgg19_cache` frees them.
@@ -22,7 +25,7 @@ input's device is fetched lazily. :func:`clear_vgg19_cache` frees them.
 import copy
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -263,6 +266,73 @@ def get_vgg19_extractor(
     if key not in _VGG_CACHE:
         _VGG_CACHE[key] = copy.deepcopy(_VGG_CACHE[cpu_key]).to(device)
     return _VGG_CACHE[key]
+
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@MODELS.register_module()
+class SPNVGGFeatures(nn.Module):
+    """What the SPN VGG losses see of an image: preprocessing + frozen VGG19.
+
+    ``SPNInpaintor`` owns one (``model.vgg``) and passes its features of the
+    prediction to both :class:`SPNPerceptualLoss` and
+    :class:`PerceptualDiversityLoss`, so the two losses share one VGG pass
+    by construction. A loss used on its own builds one from its
+    ``vgg_path``. The VGG19 itself comes from :func:`get_vgg19_extractor`
+    (never a sub-module: not in ``state_dict``, not optimised); the weight
+    source is validated here and the file is read at the first use.
+
+    Args:
+        vgg_path (str, optional): Local VGG19 weights file.
+        allow_random (bool): Random VGG weights when ``vgg_path`` is None
+            (tests only, warns loudly).
+        norm_img (bool): Inputs are in [-1, 1] (mmagic) and are mapped to
+            [0, 1] by ``(x + 1) / 2`` first. False: inputs already in [0, 1]
+            (what ``SPNInpaintor`` passes).
+        input_norm (bool): Then apply ImageNet mean/std (official SPN: off).
+    """
+
+    def __init__(self,
+                 vgg_path: Optional[str] = None,
+                 allow_random: bool = False,
+                 norm_img: bool = False,
+                 input_norm: bool = False) -> None:
+        super().__init__()
+        _source_key(vgg_path, allow_random)  # fails now if no weights
+        self.vgg_path = vgg_path
+        self.allow_random = bool(allow_random)
+        self.norm_img = bool(norm_img)
+        self.input_norm = bool(input_norm)
+        self.register_buffer(
+            'mean',
+            torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1),
+            persistent=False)
+        self.register_buffer(
+            'std',
+            torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1),
+            persistent=False)
+
+    def get_extractor(self, device: Union[str, torch.device] = 'cpu'
+                      ) -> SPNVGG19FeatureExtractor:
+        """The shared frozen VGG19 on ``device`` (loads it on first use)."""
+        return get_vgg19_extractor(self.vgg_path, self.allow_random, device)
+
+    def preprocess(self, img: Tensor) -> Tensor:
+        """Map an image to what the VGG sees (see class Args)."""
+        if img.dim() != 4 or img.size(1) != 3:
+            raise ValueError('VGG losses expect (N, 3, H, W) images, got '
+                             f'{tuple(img.shape)}')
+        x = (img + 1.) / 2. if self.norm_img else img
+        if self.input_norm:
+            x = (x - self.mean.to(x)) / self.std.to(x)
+        return x
+
+    def forward(self, img: Tensor, layers: Sequence[str]) -> List[Tensor]:
+        """VGG features of ``img`` at ``layers`` (gradients flow to
+        ``img``), one map per layer in the order of ``layers``."""
+        return self.get_extractor(img.device)(self.preprocess(img), layers)
 
 
 def clear_vgg19_cache() -> None:

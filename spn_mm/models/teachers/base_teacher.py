@@ -9,13 +9,15 @@ H/4, ...; the last ``num_scales`` of them). Every teacher
 * is frozen: no parameter requires grad, :meth:`train` keeps eval mode and
   :meth:`forward` runs under ``torch.no_grad()``;
 * is **non-persistent** by default: when it is a sub-module of a bigger model
-  (the inpaintor stores it as ``self.teacher``), its keys are dropped from the
-  parent's ``state_dict`` (torch's and mmengine's ``get_state_dict``), and
-  loading a checkpoint without teacher keys leaves the teacher untouched. So
+  (the inpaintors hold it as ``prior_distill.teacher``), its keys are dropped
+  from the parent's ``state_dict`` (torch's and mmengine's
+  ``get_state_dict``), and loading a checkpoint without teacher keys leaves
+  the teacher untouched. So
   SPN checkpoints stay teacher-free. :func:`strip_teacher_keys` removes such
   keys from checkpoints written by other code, and
   :func:`exclude_teacher_from_ddp` keeps DDP from broadcasting its buffers.
 """
+import itertools
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -70,14 +72,18 @@ def exclude_teacher_from_ddp(model: nn.Module,
 
     Args:
         model (nn.Module): The (unwrapped) model holding the teacher.
-        prefix (str): The teacher's attribute path plus a dot.
-            Default: ``'teacher.'``.
+        prefix (str): The teacher's attribute name plus a dot; also matched
+            after a dot (``prior_distill.teacher.``, like
+            :func:`strip_teacher_keys`). Default: ``'teacher.'``.
 
     Returns:
         list[str]: The ignored parameter and buffer names.
     """
-    names = [n for n, _ in model.named_parameters() if n.startswith(prefix)]
-    names += [n for n, _ in model.named_buffers() if n.startswith(prefix)]
+    names = [
+        n for n, _ in itertools.chain(model.named_parameters(),
+                                      model.named_buffers())
+        if n.startswith(prefix) or ('.' + prefix) in n
+    ]
     ignored = list(getattr(model, '_ddp_params_and_buffers_to_ignore', []))
     model._ddp_params_and_buffers_to_ignore = sorted(set(ignored + names))
     return names

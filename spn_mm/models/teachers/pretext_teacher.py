@@ -353,15 +353,8 @@ class PretextTeacher(BaseTeacher):
         return [captured[lvl] for lvl in self.levels]
 
     def extract(self, x: Tensor, sizes: List[Tuple[int, int]]) -> List[Tensor]:
-        """Run the taps and resize them to the level sizes.
-
-        Args:
-            x (Tensor): (B, 3, fH, fW) RGB in [0, 1].
-            sizes (list[tuple[int, int]]): Level sizes, fine -> coarse.
-
-        Returns:
-            list[Tensor]: (B, C_l, h_l, w_l), fine -> coarse.
-        """
+        """Run the taps and resize them to the level sizes (arguments and
+        result as :meth:`BaseTeacher.extract`)."""
         feats = self.run_taps(x)
         outs = []
         for level, feat, size in zip(self.levels, feats, sizes):

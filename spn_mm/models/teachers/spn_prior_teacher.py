@@ -94,15 +94,8 @@ class SPNPriorTeacher(BaseTeacher):
         return [int(chans[lvl]) for lvl in self.levels]
 
     def extract(self, x: Tensor, sizes: List[Tuple[int, int]]) -> List[Tensor]:
-        """Run the learner on the full 2x view with an all-zero mask.
-
-        Args:
-            x (Tensor): (B, 3, fH, fW) RGB in [0, 1].
-            sizes (list[tuple[int, int]]): Level sizes, fine -> coarse.
-
-        Returns:
-            list[Tensor]: (B, C_l, h_l, w_l), fine -> coarse.
-        """
+        """Run the learner on the full 2x view with an all-zero mask
+        (arguments and result as :meth:`BaseTeacher.extract`)."""
         zeros = x.new_zeros(x.shape[0], 1, *x.shape[-2:])
         priors, distill = self.learner(torch.cat([x, zeros], dim=1))
         feats = priors if self.target == 'priors' else distill

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from spn_mm.models.losses import (PerceptualDiversityLoss, SPNPerceptualLoss,
-                                  SPNVGG19FeatureExtractor, clear_vgg19_cache,
-                                  get_vgg19_extractor)
+                                  SPNVGG19FeatureExtractor, SPNVGGFeatures,
+                                  clear_vgg19_cache, get_vgg19_extractor)
 from spn_mm.registry import MODELS
 
 # features indices of relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
@@ -42,7 +42,13 @@ def test_random_vgg_warns_loudly_and_requires_opt_in():
     with pytest.warns(UserWarning, match='RANDOM weights'):
         SPNPerceptualLoss(allow_random=True).get_extractor()
     with pytest.raises(ValueError, match='vgg_path'):
-        SPNPerceptualLoss(vgg_path=None, allow_random=False)
+        SPNVGGFeatures(vgg_path=None, allow_random=False)
+    # without weights a loss takes feature lists only, and says so
+    no_vgg = SPNPerceptualLoss(vgg_path=None, allow_random=False)
+    with pytest.raises(ValueError, match='vgg_path'):
+        no_vgg(_images(), _images())
+    with pytest.raises(ValueError, match='norm_img'):
+        PerceptualDiversityLoss(norm_img=True)
 
 
 def test_missing_vgg_path_names_field_and_path(tmp_path):

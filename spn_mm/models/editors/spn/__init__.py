@@ -1,3 +1,4 @@
+from .prior_distillation import PriorDistillation
 from .prior_learner import SemanticPriorLearner
 from .spade_generator import SPADEGenerator
 from .spn_blocks import (SPNRegionNorm, SPNResBlock, SPNResidualDenseBlock,
@@ -13,5 +14,5 @@ __all__ = [
     'SPNSPADEShortcutResBlock', 'SPNResBlock', 'SPNShortcutResBlock',
     'SPNResidualDenseBlock', 'SemanticPriorLearner', 'VariationalPrior',
     'SPADEGenerator', 'SPNGenerator', 'SPNFeatures', 'to_official',
-    'learner_view', 'SPNInpaintor'
+    'learner_view', 'SPNInpaintor', 'PriorDistillation'
 ]

@@ -136,6 +136,13 @@ class SPNGenerator(BaseModule):
         return self.variational is not None
 
     @property
+    def distill_channels(self) -> List[int]:
+        """Widths of the learner's distillation heads, fine -> coarse (the
+        ``distill`` outputs; :class:`PriorDistillation` checks them against
+        the teacher taps)."""
+        return list(self.prior_learner.head_channels)
+
+    @property
     def size_divisor(self) -> int:
         """Image sides must be multiples of this (4, or ``4 * 2**n`` with a
         variational prior of ``n`` down-samplings: official 32)."""

@@ -10,11 +10,11 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
 from spn_mm.registry import MODELS
-from .prior_distill_mixin import PriorDistillMixin
+from .prior_distillation import PriorDistillation, build_prior_distillation
 
 
 @MODELS.register_module()
-class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
+class SPNInpaintor(OneStageInpaintor):
     """Semantic Pyramid Network inpaintor (deterministic and probabilistic).
 
     Zhang et al., "Fully Context-Aware Image Inpainting with a Learned
@@ -57,15 +57,22 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         disc (dict, optional): Discriminator config (SPN's or mmagic's). SPN
             discriminators return ``(logits, feats)``; plain tensors are
             accepted too (then feature matching is unavailable).
-        teacher (dict, optional): Frozen pretext teacher (training only).
+        teacher (dict, optional): Frozen pretext teacher (training only);
+            with ``loss_prior`` it builds :attr:`prior_distill`.
         loss_gan (dict, optional): mmagic ``GANLoss`` (``vanilla`` = the
             official non-saturating loss on logits, ``hinge`` for prob).
         loss_rec (dict, optional): Mask-weighted L1 on the raw output.
-        loss_prior (dict, optional): ``PriorDistillationLoss``.
+        loss_prior (dict, optional): ``PriorDistillationLoss`` (with
+            ``teacher``).
         loss_kl (dict, optional): ``GaussianKLLoss`` (probabilistic).
         loss_percep (dict, optional): ``SPNPerceptualLoss`` on the raw output.
         loss_diversity (dict, optional): ``PerceptualDiversityLoss``.
         loss_fm (dict, optional): ``DiscFeatureMatchingLoss``.
+        vgg (dict, optional): ``SPNVGGFeatures`` (``vgg_path``, ...): the
+            one VGG of ``loss_percep`` and ``loss_diversity``, run once per
+            step over the predictions for both (and once over the ground
+            truth for the perceptual loss). Required by, and only built
+            with, those losses; they are built without VGG keys.
         disc_input_range (Sequence[float]): Value range of the images the
             discriminator sees: ``(0, 1)`` (official, SPN's discriminators)
             or ``(-1, 1)`` (mmagic's discriminators). Default: (0, 1).
@@ -93,26 +100,30 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
                  loss_percep: Optional[dict] = None,
                  loss_diversity: Optional[dict] = None,
                  loss_fm: Optional[dict] = None,
+                 vgg: Optional[dict] = None,
                  disc_input_range: Sequence[float] = (0., 1.),
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        # OneStageInpaintor stores train_cfg/test_cfg as given; SPN reads
+        # them with .get(), so None becomes an empty dict here
         super().__init__(
             data_preprocessor=data_preprocessor,
             encdec=encdec,
             disc=disc,
             loss_gan=loss_gan,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
+            train_cfg=dict(train_cfg or {}),
+            test_cfg=dict(test_cfg or {}),
             init_cfg=init_cfg)
-        self.train_cfg = dict(train_cfg or {})
-        self.test_cfg = dict(test_cfg or {})
-        self._init_prior_distill(teacher, loss_prior)
+        #: Teacher + prior loss (:class:`PriorDistillation`), or None.
+        self.prior_distill = build_prior_distillation(
+            teacher, loss_prior, self.generator, 'SPNInpaintor')
         self.loss_rec = self._build_optional(loss_rec)
         self.loss_kl = self._build_optional(loss_kl)
         self.loss_percep = self._build_optional(loss_percep)
         self.loss_diversity = self._build_optional(loss_diversity)
         self.loss_fm = self._build_optional(loss_fm)
+        self.vgg = self._build_vgg(vgg)
         if self.loss_fm is not None and not self.with_gan:
             raise ValueError('SPNInpaintor: loss_fm needs `disc` and '
                              '`loss_gan`')
@@ -148,6 +159,37 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
     @staticmethod
     def _build_optional(cfg: Optional[dict]) -> Optional[torch.nn.Module]:
         return MODELS.build(cfg) if cfg is not None else None
+
+    def _build_vgg(self, vgg: Optional[dict]) -> Optional[torch.nn.Module]:
+        """The VGG of the VGG losses (None without them)."""
+        named = {'loss_percep': self.loss_percep,
+                 'loss_diversity': self.loss_diversity}
+        named = {k: v for k, v in named.items() if v is not None}
+        if not named:
+            return None
+        for key, loss in named.items():
+            if loss.vgg is not None:
+                raise ValueError(
+                    f'SPNInpaintor: model.{key} must not set vgg_path/'
+                    'allow_random/norm_img/input_norm; they moved to '
+                    "model.vgg=dict(type='SPNVGGFeatures', vgg_path=...), "
+                    'the one VGG of both VGG losses')
+        if vgg is None:
+            raise ValueError(
+                f'SPNInpaintor: {" and ".join(named)} need model.vgg='
+                "dict(type='SPNVGGFeatures', vgg_path=...)")
+        # every layer either loss reads, in first-use order
+        self._vgg_layers = list(
+            dict.fromkeys(name for loss in named.values()
+                          for name in loss.layers))
+        return MODELS.build(vgg)
+
+    @property
+    def teacher(self) -> Optional[torch.nn.Module]:
+        """The frozen teacher (``prior_distill.teacher``), or None."""
+        if self.prior_distill is None:
+            return None
+        return self.prior_distill.teacher
 
     @property
     def num_train_samples(self) -> int:
@@ -204,11 +246,14 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
             real_feats = [f.detach() for f in real_feats]
         return logs, real_feats
 
-    def generator_losses(self, res: Dict, gt: Tensor, mask: Tensor,
-                         targets: Optional[List[Tensor]],
-                         real_feats: Optional[List[Tensor]],
-                         disc_fake: Optional[Tensor]) -> Dict[str, Tensor]:
+    def generator_loss(self, res: Dict, gt: Tensor, mask: Tensor,
+                       targets: Optional[List[Tensor]],
+                       real_feats: Optional[List[Tensor]],
+                       disc_fake: Optional[Tensor]) -> Dict[str, Tensor]:
         """All generator-side losses, keyed by their log names.
+
+        Replaces ``OneStageInpaintor.generator_loss`` (whose only caller,
+        ``OneStageInpaintor.train_step``, SPN overrides) with SPN's terms.
 
         Args:
             res (dict): Output of ``generator.forward_train``; its ``out01``
@@ -241,31 +286,26 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         if self.loss_rec is not None:
             losses['loss_rec'] = self.loss_rec(fake, gt, mask)
         if targets is not None:
-            losses['loss_prior'] = self.loss_prior(res['distill'], targets,
-                                                   mask)
+            losses['loss_prior'] = self.prior_distill(
+                res['distill'], targets, mask)
         if self.loss_kl is not None and res.get('dist') is not None:
             losses['loss_kl'] = self.loss_kl(res['dist'])
-        fake_vgg = fake
-        if self._vgg_features_shared():
+        if self.vgg is not None:
             # one VGG pass over the K*B predictions serves both losses
-            fake_vgg = self.loss_percep.extract(fake)
-        if self.loss_percep is not None:
-            losses['loss_percep'] = self.loss_percep(fake_vgg, gt)
-        if self.loss_diversity is not None:
-            losses['loss_div'] = self.loss_diversity(
-                fake_vgg, mask=mask, num_samples=k)
+            feats = dict(
+                zip(self._vgg_layers, self.vgg(fake, self._vgg_layers)))
+            if self.loss_percep is not None:
+                layers = self.loss_percep.layers
+                with torch.no_grad():
+                    gt_feats = self.vgg(gt, layers)
+                losses['loss_percep'] = self.loss_percep(
+                    [feats[name] for name in layers], gt_feats)
+            if self.loss_diversity is not None:
+                losses['loss_div'] = self.loss_diversity(
+                    [feats[name] for name in self.loss_diversity.layers],
+                    mask=mask,
+                    num_samples=k)
         return losses
-
-    def _vgg_features_shared(self) -> bool:
-        """Perceptual and diversity losses see the same VGG features."""
-        a, b = self.loss_percep, self.loss_diversity
-        if a is None or b is None or not hasattr(a, 'extract'):
-            return False
-        keys = ('layers', 'vgg_path', 'allow_random', 'norm_img',
-                'input_norm')
-        return all(
-            getattr(a, key, None) == getattr(b, key, object())
-            for key in keys)
 
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
@@ -287,10 +327,8 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         k = self.num_train_samples
         log_vars = {}
 
-        targets = None
-        if self.teacher is not None:
-            targets = self.prior_targets(
-                gt, view=self.teacher_view(data_samples, gt))
+        targets = (None if self.prior_distill is None else
+                   self.prior_distill.targets(gt, data_samples))
 
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
@@ -320,11 +358,11 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
                 return log_vars
 
         with g_wrapper.optim_context(self.generator):
-            losses = self.generator_losses(res, gt01, mask, targets,
-                                           real_feats, disc_fake)
+            losses = self.generator_loss(res, gt01, mask, targets,
+                                         real_feats, disc_fake)
             loss_g, g_logs = self.parse_losses(losses)
-            loss_g = self.keep_heads_in_graph(loss_g, res.get('distill'),
-                                              targets)
+            loss_g = PriorDistillation.keep_heads_in_graph(
+                loss_g, res.get('distill'), targets)
         g_wrapper.update_params(loss_g)
         log_vars.update(g_logs)
         log_vars['loss_g'] = log_vars.pop('loss')
@@ -406,14 +444,13 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         return gen.extract_features(masked_img, mask, **kwargs)
 
     def init_weights(self) -> None:
-        """mmengine's initialisation, then load the frozen VGG19 of the
-        perceptual/diversity losses, so that a missing or wrong
-        ``vgg_path`` stops training before the first step (the Runner calls
-        this when training starts; testing and inference never do)."""
+        """mmengine's initialisation, then load the frozen VGG19 of
+        ``model.vgg``, so that a missing or wrong ``vgg_path`` stops
+        training before the first step (the Runner calls this when training
+        starts; testing and inference never do)."""
         super().init_weights()
-        for loss in (self.loss_percep, self.loss_diversity):
-            if loss is not None and hasattr(loss, 'get_extractor'):
-                loss.get_extractor('cpu')
+        if self.vgg is not None:
+            self.vgg.get_extractor('cpu')
 
     def forward_dummy(self, x: Tensor) -> Tensor:
         """Generator only, for FLOPs counting: ``x`` is (B, 4, H, W)."""

@@ -9,18 +9,20 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
 from spn_mm.registry import MODELS
-from ..spn.prior_distill_mixin import PriorDistillMixin
+from ..spn.prior_distillation import (PriorDistillation,
+                                      build_prior_distillation)
 
 
 @MODELS.register_module()
-class PriorGuidedAOTInpaintor(PriorDistillMixin, AOTInpaintor):
+class PriorGuidedAOTInpaintor(AOTInpaintor):
     """mmagic's AOT-GAN with SPN's semantic prior learner (mixing example).
 
     The generator is a :class:`PriorGuidedEncDec` wrapping mmagic's
     ``AOTEncoderDecoder``. One iteration keeps AOT-GAN's own recipe (its
     input convention ``masked_img + mask``, soft-mask GAN loss on the
     composite, L1 on the raw output, optional perceptual/style terms) and adds
-    SPN's prior distillation:
+    SPN's prior distillation (:attr:`prior_distill`, a
+    :class:`PriorDistillation` built from ``teacher`` and ``loss_prior``):
 
     1. teacher targets from the un-masked ``gt_img`` (no grad);
     2. generator forward ``encdec(x, return_aux=True)`` (through the model
@@ -57,7 +59,9 @@ class PriorGuidedAOTInpaintor(PriorDistillMixin, AOTInpaintor):
             train_cfg=train_cfg,
             test_cfg=test_cfg,
             **kwargs)
-        self._init_prior_distill(teacher, loss_prior)
+        #: Teacher + prior loss (:class:`PriorDistillation`), or None.
+        self.prior_distill = build_prior_distillation(
+            teacher, loss_prior, self.generator, 'PriorGuidedAOTInpaintor')
 
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
@@ -81,8 +85,8 @@ class PriorGuidedAOTInpaintor(PriorDistillMixin, AOTInpaintor):
         input_x = torch.cat([masked_img, mask], dim=1)
         log_vars = {}
 
-        targets = self.prior_targets(
-            gt, view=self.teacher_view(data_samples, gt))
+        targets = (None if self.prior_distill is None else
+                   self.prior_distill.targets(gt, data_samples))
         g_wrapper = optim_wrapper['generator']
         with g_wrapper.optim_context(self.generator):
             res = self.generator(input_x, return_aux=True)
@@ -115,11 +119,11 @@ class PriorGuidedAOTInpaintor(PriorDistillMixin, AOTInpaintor):
             _, g_losses = self.generator_loss(fake_res, fake_img, gt, mask,
                                               masked_img)
             if targets is not None:
-                g_losses['loss_prior'] = self.loss_prior(
+                g_losses['loss_prior'] = self.prior_distill(
                     res['distill'], targets, mask)
             loss_g, g_logs = self.parse_losses(g_losses)
-            loss_g = self.keep_heads_in_graph(loss_g, res.get('distill'),
-                                              targets)
+            loss_g = PriorDistillation.keep_heads_in_graph(
+                loss_g, res.get('distill'), targets)
         g_wrapper.update_params(loss_g)
         g_logs['loss_g'] = g_logs.pop('loss')
         log_vars.update(g_logs)

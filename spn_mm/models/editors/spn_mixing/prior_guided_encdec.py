@@ -121,8 +121,9 @@ class PriorGuidedEncDec(BaseModule):
             target.register_forward_hook(self._add_prior)
 
     @property
-    def head_channels(self) -> List[int]:
-        """The learner's distillation-head widths (teacher tap channels)."""
+    def distill_channels(self) -> List[int]:
+        """The learner's distillation-head widths (teacher tap channels,
+        fine -> coarse; checked by :class:`PriorDistillation`)."""
         return list(self.prior_learner.head_channels)
 
     def init_weights(self) -> None:

@@ -76,8 +76,8 @@ def test_gradients_reach_learner_variational_generator_not_teacher():
     masked, ds = data['inputs'], data['data_samples']
     targets = model.teacher(ds.gt_img)
     res = model.generator.forward_train(masked, ds.mask, num_samples=2)
-    losses = model.generator_losses(res, ds.gt_img, ds.mask, targets, None,
-                                    None)
+    losses = model.generator_loss(res, ds.gt_img, ds.mask, targets, None,
+                                  None)
     sum(losses.values()).backward()
     gen = model.generator
     for part in (gen.prior_learner, gen.variational, gen.image_generator):
@@ -89,7 +89,7 @@ def test_gradients_reach_learner_variational_generator_not_teacher():
 
 def test_teacher_not_in_state_dict_or_optimizer():
     model = build('spn_tiny_det.py')
-    assert not any(k.startswith('teacher.') for k in model.state_dict())
+    assert not any('teacher.' in k for k in model.state_dict())
     ow = optims(model)
     opt_params = {id(p) for w in ow.values()
                   for g in w.optimizer.param_groups for p in g['params']}
@@ -121,7 +121,7 @@ def test_prior_loss_switched_off_by_the_schedule_hook():
     for it, expected in [(0, True), (4, True), (5, False), (9, False)]:
         hook.before_train_iter(SimpleNamespace(model=model, epoch=0, iter=it),
                                0)
-        assert model.prior_loss_active() is expected, it
+        assert model.prior_distill.enabled is expected, it
     logs = model.train_step(make_batch(), optims(model))
     assert 'loss_prior' not in logs
     by_epoch = PriorLossScheduleHook(until_epoch=70)
@@ -170,40 +170,51 @@ def test_prob_test_samples_seeded_and_independent_of_batch():
     assert not torch.equal(s[0], s[1])  # two different samples
 
 
-def test_perceptual_and_diversity_share_one_vgg_pass(monkeypatch):
-    """Same losses with one VGG pass over the predictions as with two."""
+def test_perceptual_and_diversity_share_one_vgg_pass():
+    """model.vgg runs once over the predictions per step, for both losses;
+    the values equal the stand-alone losses with their own VGG passes."""
+    from spn_mm.models.losses import (PerceptualDiversityLoss,
+                                      SPNPerceptualLoss)
     model = build('spn_tiny_prob.py')
-    assert model._vgg_features_shared()
+    batches = []
+    handle = model.vgg.get_extractor('cpu').register_forward_hook(
+        lambda module, args, out: batches.append(args[0].shape[0]))
+    try:
+        model.train_step(make_batch(batch=2), optims(model))
+    finally:
+        handle.remove()
+    assert batches == [2 * 2, 2]  # K*B predictions once, B ground truths
     data = model.data_preprocessor(make_batch(), True)
     masked, ds = data['inputs'], data['data_samples']
-    res = model.generator.forward_train(masked, ds.mask, num_samples=2)
-    calls = []
-    extractor = model.loss_percep.get_extractor('cpu')
-    orig = type(extractor).forward
-
-    def counting(self, *args, **kwargs):
-        calls.append(1)
-        return orig(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(extractor), 'forward', counting)
-    shared = model.generator_losses(res, ds.gt_img, ds.mask, None, None, None)
-    assert len(calls) == 2  # predictions once, ground truth once
-    monkeypatch.setattr(type(model), '_vgg_features_shared',
-                        lambda self: False)
-    separate = model.generator_losses(res, ds.gt_img, ds.mask, None, None,
+    with torch.no_grad():
+        res = model.generator.forward_train(masked, ds.mask, num_samples=2)
+        losses = model.generator_loss(res, ds.gt_img, ds.mask, None, None,
                                       None)
-    for key in ('loss_percep', 'loss_div'):
-        assert torch.allclose(shared[key], separate[key]), key
+        percep = SPNPerceptualLoss(loss_weight=10., allow_random=True)
+        div = PerceptualDiversityLoss(form='official', allow_random=True)
+        ref_percep = percep(res['out01'], ds.gt_img)
+        ref_div = div(res['out01'], mask=ds.mask, num_samples=2)
+    assert torch.allclose(losses['loss_percep'], ref_percep, rtol=1e-6)
+    assert torch.allclose(losses['loss_div'], ref_div, rtol=1e-6)
 
 
-def test_missing_vgg_file_fails_at_init_weights(tmp_path):
-    """A wrong vgg_path stops training when it starts, naming the key."""
+def test_vgg_config_errors_and_missing_file_fails_at_init_weights(tmp_path):
+    """A wrong vgg_path stops training when it starts, naming the key; an
+    old-style config (vgg_path on a loss) or no model.vgg fails at build."""
     cfg = Config.fromfile(osp.join(CFG_DIR, 'spn_tiny_prob.py')).model
-    missing = str(tmp_path / 'no_vgg19.pth')
-    for key in ('loss_percep', 'loss_diversity'):
-        cfg[key].update(vgg_path=missing, allow_random=False)
+    old = copy.deepcopy(cfg)
+    old.loss_percep.update(vgg_path='vgg19.pth')
+    with pytest.raises(ValueError, match=r'model\.loss_percep .*model\.vgg'):
+        MODELS.build(old)
+    with pytest.raises(ValueError, match=r'need model\.vgg'):
+        MODELS.build(dict(cfg, vgg=None))
+    cfg.vgg.update(vgg_path=str(tmp_path / 'no_vgg19.pth'),
+                   allow_random=False)
     model = MODELS.build(cfg)  # building reads no weights
-    with pytest.raises((FileNotFoundError, ValueError), match='vgg_path'):
+    # nothing of model.vgg is saved
+    assert all(k.startswith(('generator.', 'disc.'))
+               for k in model.state_dict())
+    with pytest.raises(FileNotFoundError, match='vgg_path'):
         model.init_weights()
 
 
