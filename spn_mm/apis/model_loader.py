@@ -40,7 +40,7 @@ from spn_mm.utils.weights_io import (WeightsFileError, check_finite,
                                      load_weights_file)
 
 #: Model fields only used in training; dropped for inference.
-TRAINING_ONLY_FIELDS = ('teacher', 'disc', 'loss_gan', 'loss_rec',
+TRAINING_ONLY_FIELDS = ('teacher', 'vgg', 'disc', 'loss_gan', 'loss_rec',
                         'loss_prior', 'loss_kl', 'loss_percep',
                         'loss_diversity', 'loss_fm', 'loss_gp',
                         'loss_disc_shift', 'loss_composed_percep',
