@@ -3,13 +3,14 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
 
 
 @MODELS.register_module()
-class PriorDistillation(nn.Module):
+class PriorDistillation(BaseModule):
     """The frozen teacher and ``PriorDistillationLoss`` of SPN (Sec. 3.2).
 
     Any inpaintor whose generator returns the prior learner's
@@ -19,9 +20,11 @@ class PriorDistillation(nn.Module):
     :meth:`targets` (no grad; None while :attr:`enabled` is False), then
     ``forward(distill, targets, mask)`` for ``loss_prior``.
     :class:`~spn_mm.engine.hooks.PriorLossScheduleHook` sets
-    :attr:`enabled` from the runner position. The teacher's weights never enter ``state_dict``
-    (``BaseTeacher``'s post hook) and the loss has no state, so this module
-    adds no checkpoint keys.
+    :attr:`enabled` from the runner position. The teacher's weights never
+    enter ``state_dict`` (``BaseTeacher``'s post hook) and the loss has no
+    state, so this module adds no checkpoint keys. It is an mmengine
+    ``BaseModule``: the runner's ``init_weights`` reaches the teacher, which
+    loads its local checkpoint there.
 
     Args:
         teacher (dict): Frozen teacher config (``model.teacher``).
