@@ -34,9 +34,10 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
        perceptual and diversity losses — each built from config, each logged
        under its own name.
 
-    Steps 3 and 4 run inside their optim wrapper's ``optim_context`` and
-    update through ``update_params``, so gradient accumulation and
-    ``--amp`` work.
+    Steps 1-4 run inside their optim wrapper's ``optim_context`` (step 1
+    in the generator's) and update through ``update_params``, so gradient
+    accumulation and ``--amp`` work, with the teacher and the VGG under the
+    same autocast as the generator.
 
     Value conventions: mmagic's data preprocessor hands the model the masked
     image in [-1, 1] and ``mask`` (1 = hole); ``gt_img`` is in [-1, 1]. The
@@ -288,12 +289,12 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         log_vars = {}
 
         targets = None
-        if self.teacher is not None:
-            targets = self.prior_targets(
-                gt, view=self.teacher_view(data_samples, gt))
-
         g_wrapper = optim_wrapper['generator']
+        # the teacher shares the generator's autocast (mixed precision)
         with g_wrapper.optim_context(self.generator):
+            if self.teacher is not None:
+                targets = self.prior_targets(
+                    gt, view=self.teacher_view(data_samples, gt))
             res = self.generator(
                 masked_img, mask, mode='train', num_samples=k)
         fake01 = res['out01']
