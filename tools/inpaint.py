@@ -43,6 +43,7 @@ from mmengine.config import DictAction  # noqa: E402
 from spn_mm.apis import (
     HD_STRATEGIES,
     HOLE_CONVENTIONS,  # noqa: E402
+    PRECISIONS,
     SPNInpainter,
     write_image)
 from spn_mm.apis.hd_strategy import (
@@ -73,6 +74,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='output file (single image) or folder')
     parser.add_argument(
         '--ext', default='png', help='output format for folder outputs')
+    parser.add_argument(
+        '--precision',
+        choices=PRECISIONS,
+        default='fp32',
+        help='inference precision: fp32 (reference), bf16 (autocast), fp16 '
+        '(CUDA only)')
     parser.add_argument(
         '--hole',
         choices=HOLE_CONVENTIONS,
@@ -282,7 +289,8 @@ def main(argv=None) -> int:
             crop_margin=args.crop_margin,
             resize_limit=args.resize_limit,
             batch_size=1,
-            cfg_options=args.cfg_options)
+            cfg_options=args.cfg_options,
+            precision=args.precision)
     except (ValueError, FileNotFoundError, TypeError, RuntimeError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

@@ -2,12 +2,12 @@
 from .hd_strategy import HD_STRATEGIES, HDPlan, required_multiple
 from .image_io import (HOLE_CONVENTIONS, SPNMaskWarning, binarize_mask,
                        dilate_mask, load_mask, read_image, write_image)
-from .inpainter import SPNInpainter
+from .inpainter import PRECISIONS, SPNInpainter
 from .model_loader import (build_inference_model, init_spn_model,
                            load_inference_checkpoint)
 
 __all__ = [
-    'SPNInpainter', 'init_spn_model', 'build_inference_model',
+    'SPNInpainter', 'PRECISIONS', 'init_spn_model', 'build_inference_model',
     'load_inference_checkpoint', 'HDPlan', 'HD_STRATEGIES',
     'required_multiple', 'HOLE_CONVENTIONS', 'SPNMaskWarning', 'binarize_mask',
     'dilate_mask', 'load_mask', 'read_image', 'write_image'

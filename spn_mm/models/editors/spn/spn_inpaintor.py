@@ -10,6 +10,8 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from .precision import (as_memory_format, check_precision,
+                        precision_context, to_memory_format)
 from .prior_distill_mixin import PriorDistillMixin
 
 
@@ -78,7 +80,10 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         test_cfg (dict, optional): ``num_samples`` (K outputs per input at
             test time, default 1), ``seed`` (int: image i of a batch uses
             ``seed + global index`` when known, else ``seed + i``; None: the
-            global RNG), ``sample`` (``'random'`` or ``'mean'``).
+            global RNG), ``sample`` (``'random'`` or ``'mean'``),
+            ``precision`` (``'fp32'``, ``'bf16'``, ``'fp16'``: CUDA) and
+            ``channels_last`` (None: the default of
+            :func:`~spn_mm.models.editors.spn.precision.check_precision`).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -365,9 +370,16 @@ class SPNInpaintor(PriorDistillMixin, OneStageInpaintor):
         mask = data_samples.mask.float()
         k = int(self.test_cfg.get('num_samples', 1))
         seeds = self._test_seeds(data_samples, inputs.shape[0])
-        out = self.generator(
-            inputs, mask, mode='test', num_samples=k, seed=seeds,
-            sample=self.test_cfg.get('sample', 'random'))
+        precision, channels_last = check_precision(
+            self.test_cfg.get('precision', 'fp32'), inputs.device,
+            self.test_cfg.get('channels_last', None))
+        to_memory_format(self.generator, channels_last)
+        with precision_context(precision, inputs.device):
+            out = self.generator(
+                as_memory_format(inputs, channels_last), mask, mode='test',
+                num_samples=k, seed=seeds,
+                sample=self.test_cfg.get('sample', 'random'))
+        out = out.float().contiguous()
         if k > 1:  # (K, B, 3, H, W) -> (B, K, 3, H, W)
             out = out.transpose(0, 1)
             composite = out * mask.unsqueeze(1) + inputs.unsqueeze(1) * (
