@@ -118,6 +118,7 @@ class SPNInpainter:
         self.device = next(self.generator.parameters()).device
         self.precision, self.channels_last = check_precision(
             precision, self.device, channels_last)
+        self.generator.fuse()  # exact (<= 1e-5), same state_dict
         to_memory_format(self.generator, self.channels_last)
         self.multiple = required_multiple(self.generator)
         self.load_report = self.model.load_report

@@ -5,7 +5,6 @@ import os.path as osp
 import subprocess
 import sys
 
-import pytest
 import torch
 from mmengine.config import Config
 from utils import REPO_ROOT, TOOLS, run_cmd, run_tool
