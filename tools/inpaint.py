@@ -51,6 +51,7 @@ from mmengine.config import DictAction  # noqa: E402
 from spn_mm.apis import (
     HD_STRATEGIES,
     HOLE_CONVENTIONS,  # noqa: E402
+    PRECISIONS,
     SPNInpainter,
     load_mask,
     match_source,
@@ -86,6 +87,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='output file (single image) or folder')
     parser.add_argument(
         '--ext', default='png', help='output format for folder outputs')
+    parser.add_argument(
+        '--precision',
+        choices=PRECISIONS,
+        default='fp32',
+        help='inference precision: fp32 (reference), bf16 (autocast), fp16 '
+        '(CUDA only)')
     parser.add_argument(
         '--hole',
         choices=HOLE_CONVENTIONS,
@@ -341,7 +348,8 @@ def run(args: argparse.Namespace) -> int:
             crop_margin=args.crop_margin,
             resize_limit=args.resize_limit,
             batch_size=1,
-            cfg_options=args.cfg_options)
+            cfg_options=args.cfg_options,
+            precision=args.precision)
     except RuntimeError as err:  # e.g. CUDA requested but not available
         raise ValueError(one_line(err)) from err
     if args.num_samples > 1 and not inpainter.is_probabilistic:

@@ -23,6 +23,7 @@ from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
                              preflight_work_dir)
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
 from spn_mm.utils import one_line, user_errors  # noqa: E402
+from spn_mm.engine.optim import amp_optim_cfg  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
@@ -39,7 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic-mixed-precision training (GPU only)')
+        help='mixed-precision training: fp16 + GradScaler on CUDA, bf16 '
+        'autocast on CPU')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -68,22 +70,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def enable_amp(cfg: Config) -> None:
-    """Switch every optim wrapper of ``cfg`` to ``AmpOptimWrapper``."""
-    if not torch.cuda.is_available():
-        raise SystemExit(
-            '--amp needs a CUDA GPU: mmengine\'s AmpOptimWrapper (fp16 loss '
-            'scaling) does not run on CPU. Train on CPU without --amp.')
-    optim_wrapper = cfg.optim_wrapper
-    if optim_wrapper.get('type', 'OptimWrapper') in ('OptimWrapper',
-                                                     'AmpOptimWrapper'):
-        optim_wrapper.type = 'AmpOptimWrapper'
-        optim_wrapper.setdefault('loss_scale', 'dynamic')
-        return
-    for key, value in optim_wrapper.items():
-        if isinstance(value, dict) and 'optimizer' in value:
-            value['type'] = 'AmpOptimWrapper'
-            value.setdefault('loss_scale', 'dynamic')
-    print_log('AMP training enabled for every optimizer.', 'current')
+    """Mixed precision for every optim wrapper of ``cfg``: fp16 +
+    GradScaler on CUDA, bf16 autocast on CPU (``spn_mm.engine.optim``)."""
+    print_log(amp_optim_cfg(cfg, cuda=torch.cuda.is_available()), 'current')
 
 
 def main(argv=None) -> None:

@@ -45,8 +45,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--precision',
         default='fp32',
         choices=PRECISIONS,
-        help='inference precision; only fp32 for now (SPNInpainter has no '
-        'precision argument yet, bf16 comes with it)')
+        help='inference precision (fp16: CUDA only; bf16 is faster than '
+        'fp32 only on CPUs with AVX-512-BF16/AMX)')
     parser.add_argument(
         '--hd-strategy',
         choices=HD_STRATEGIES,

@@ -9,6 +9,11 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from spn_mm.models.editors.spn.precision import (PRECISIONS,
+                                                 as_memory_format,
+                                                 check_precision,
+                                                 precision_context,
+                                                 to_memory_format)
 from .hd_strategy import (DEFAULT_CROP_MARGIN, DEFAULT_MAX_PIXELS,
                           DEFAULT_RESIZE_LIMIT, HD_STRATEGIES, HDPlan,
                           minimum_side, required_multiple)
@@ -72,6 +77,11 @@ class SPNInpainter:
             whose network inputs have the same size are batched).
             Default: 4.
         cfg_options (dict, optional): Config overrides.
+        precision (str): ``'fp32'`` (reference), ``'bf16'`` (autocast, CPU
+            or CUDA) or ``'fp16'`` (autocast, CUDA only); see
+            :mod:`spn_mm.models.editors.spn.precision`. Default: ``'fp32'``.
+        channels_last (bool, optional): NHWC memory format; None: on for
+            bf16/fp16 and on CUDA. Default: None.
 
     Attributes:
         model (nn.Module): The :class:`SPNInpaintor` (eval mode).
@@ -94,7 +104,9 @@ class SPNInpainter:
                  resize_limit: int = DEFAULT_RESIZE_LIMIT,
                  batch_size: int = 4,
                  cfg_options: Optional[dict] = None,
-                 keep_teacher: bool = False) -> None:
+                 keep_teacher: bool = False,
+                 precision: str = 'fp32',
+                 channels_last: Optional[bool] = None) -> None:
         self._check_strategy(hd_strategy)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be an int >= 1, got '
@@ -107,6 +119,10 @@ class SPNInpainter:
             keep_teacher=keep_teacher)
         self.generator = self.model.generator
         self.device = next(self.generator.parameters()).device
+        self.precision, self.channels_last = check_precision(
+            precision, self.device, channels_last)
+        self.generator.fuse()  # exact (<= 1e-5), same state_dict
+        to_memory_format(self.generator, self.channels_last)
         self.multiple = required_multiple(self.generator)
         self.min_side = minimum_side(self.generator)
         self.load_report = self.model.load_report
@@ -232,9 +248,10 @@ class SPNInpainter:
                  seeds: Optional[List[int]], sample: str) -> np.ndarray:
         """(K, B, h, w, 3) float raw predictions in [0, 255]."""
         masked, mask = self.to_tensors(plans)
-        with flush_denormal(self.device):
+        with flush_denormal(self.device), precision_context(
+                self.precision, self.device):
             out = self.generator.forward_test(
-                masked,
+                as_memory_format(masked, self.channels_last),
                 mask,
                 num_samples=num_samples,
                 seed=seeds,
@@ -381,16 +398,18 @@ class SPNInpainter:
         seeds = None if seed is None else [int(seed)]
         # One pass with K samples so that sample k equals the k-th output of
         # inpaint(num_samples=K, seed=seed).
-        with flush_denormal(self.device):
+        with flush_denormal(self.device), precision_context(
+                self.precision, self.device):
             res = gen.forward_features(
-                masked,
+                as_memory_format(masked, self.channels_last),
                 msk,
                 num_samples=num_samples,
                 seed=seeds,
                 sample=sample)
         k = res.num_samples
-        priors = [[p[s:s + 1].cpu() for p in res.priors] for s in range(k)]
-        feat_dec = [res.feat_dec[s:s + 1].cpu() for s in range(k)]
+        priors = [[p[s:s + 1].float().cpu() for p in res.priors]
+                  for s in range(k)]
+        feat_dec = [res.feat_dec[s:s + 1].float().cpu() for s in range(k)]
         raw = self.to_uint8_range(res.out)
         net_img = plan.net_image
         outputs = []
@@ -416,9 +435,9 @@ class SPNInpainter:
             mask=plan.net_mask,
             valid=plan.scaled_shape,
             priors=priors,
-            feat_enc=res.feat_enc.cpu(),
+            feat_enc=res.feat_enc.float().cpu(),
             feat_dec=feat_dec,
-            prior_enc=res.prior_enc.cpu(),
+            prior_enc=res.prior_enc.float().cpu(),
             outputs=outputs,
             teacher=teacher,
             num_samples=k)

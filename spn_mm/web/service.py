@@ -16,10 +16,8 @@ from typing import Dict, List, Optional
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from spn_mm.apis import HD_STRATEGIES, SPNInpainter, load_mask
+from spn_mm.apis import HD_STRATEGIES, PRECISIONS, SPNInpainter, load_mask
 
-#: Precisions the demo accepts (bf16 is added to SPNInpainter elsewhere).
-PRECISIONS = ('fp32', )
 
 
 class WebInputError(ValueError):
@@ -157,7 +155,7 @@ class InpaintService:
                              f'{precision!r}')
         inpainter = SPNInpainter(
             config, checkpoint, device=device, hd_strategy=hd_strategy,
-            batch_size=1)
+            batch_size=1, precision=precision)
         name = (f'{osp.splitext(osp.basename(str(config)))[0]} / '
                 f'{osp.basename(str(checkpoint))}')
         return cls(inpainter, limits, name, precision)

@@ -121,12 +121,14 @@ def test_cli_arguments(capsys):
     args = cli.parse_args(['cfg.py', 'ckpt.pth'])
     assert (args.host, args.port, args.precision) == ('127.0.0.1', 7860,
                                                       'fp32')
+    assert cli.parse_args(['cfg.py', 'ckpt.pth', '--precision',
+                           'bf16']).precision == 'bf16'
     with pytest.raises(SystemExit):
-        cli.parse_args(['cfg.py', 'ckpt.pth', '--precision', 'bf16'])
-    assert "invalid choice: 'bf16'" in capsys.readouterr().err
+        cli.parse_args(['cfg.py', 'ckpt.pth', '--precision', 'fp64'])
+    assert "invalid choice: 'fp64'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.parse_args(['--help'])
-    assert 'only fp32 for now' in capsys.readouterr().out
+    assert 'fp16: CUDA only' in capsys.readouterr().out
     assert cli.main(['missing.py', 'missing.pth', '--port', '7999']) == 1
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1

@@ -159,23 +159,52 @@ class SPNSPADE(BaseModule):
             hidden_channels, norm_channels, 3, padding=1)
         self.conv_beta = nn.Conv2d(
             hidden_channels, norm_channels, 3, padding=1)
+        self.fused = False
 
-    def forward(self, x: Tensor, prior: Tensor) -> Tensor:
+    def fuse(self) -> None:
+        """Inference speed-up: ``conv_gamma`` and ``conv_beta`` become one
+        convolution with 2 * norm_channels outputs (their weights
+        concatenated into non-persistent buffers: state_dict keys and
+        values unchanged). Used in eval mode only; call again after the
+        weights change (e.g. loading a checkpoint after ``fuse()``)."""
+        with torch.no_grad():
+            self.register_buffer(
+                'fused_weight',
+                torch.cat([self.conv_gamma.weight, self.conv_beta.weight]),
+                persistent=False)
+            self.register_buffer(
+                'fused_bias',
+                torch.cat([self.conv_gamma.bias, self.conv_beta.bias]),
+                persistent=False)
+        self.fused = True
+
+    def forward(self,
+                x: Tensor,
+                prior: Tensor,
+                normed: Optional[Tensor] = None) -> Tensor:
         """Forward.
 
         Args:
             x (Tensor): Features (B, norm_channels, H, W).
             prior (Tensor): Prior map (B, label_channels, H', W').
+            normed (Tensor, optional): ``instance_norm(x)`` when the caller
+                already computed it (blocks whose SPADEs share ``x``).
 
         Returns:
             Tensor: Modulated features (B, norm_channels, H, W).
         """
         _check_feature(x, self.norm_channels, 'SPNSPADE', 'x')
         _check_feature(prior, self.label_channels, 'SPNSPADE', 'prior')
-        normed = F.instance_norm(x, eps=1e-5)
+        if normed is None:
+            normed = F.instance_norm(x, eps=1e-5)
         if prior.shape[-2:] != x.shape[-2:]:
             prior = F.interpolate(prior, size=x.shape[-2:], mode='nearest')
         actv = F.relu(self.shared_conv(prior))
+        if self.fused and not self.training:
+            gamma, beta = F.conv2d(
+                actv, self.fused_weight, self.fused_bias,
+                padding=1).split(self.norm_channels, dim=1)
+            return normed * (1 + gamma) + beta
         return normed * (1 + self.conv_gamma(actv)) + self.conv_beta(actv)
 
 
@@ -281,9 +310,11 @@ class SPNSPADEShortcutResBlock(BaseModule):
         Returns:
             Tensor: (B, out_channels, H, W).
         """
-        out = self.conv1(F.leaky_relu(self.norm1(x, prior), 0.2))
+        # norm1 and norm_s normalise the same x: its statistics once
+        normed = F.instance_norm(x, eps=1e-5)
+        out = self.conv1(F.leaky_relu(self.norm1(x, prior, normed), 0.2))
         out = self.conv2(F.leaky_relu(self.norm2(out, prior), 0.2))
-        return out + self.conv_s(self.norm_s(x, prior))
+        return out + self.conv_s(self.norm_s(x, prior, normed))
 
 
 @MODELS.register_module()

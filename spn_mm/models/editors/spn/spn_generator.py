@@ -9,6 +9,7 @@ from torch.distributions import Normal
 
 from spn_mm.registry import MODELS
 from .input_convention import learner_view, to_official
+from .spn_blocks import SPNSPADE
 
 SeedType = Optional[Union[int, Sequence[int]]]
 
@@ -149,6 +150,19 @@ class SPNGenerator(BaseModule):
         if self.variational is None:
             return 4
         return 4 * 2**int(self.variational.num_downsamples)
+
+    def fuse(self) -> 'SPNGenerator':
+        """Exact inference speed-ups (eval mode), state_dict unchanged:
+        every SPADE computes gamma and beta with one convolution
+        (:meth:`SPNSPADE.fuse`). Call after loading the weights.
+
+        Returns:
+            SPNGenerator: ``self``.
+        """
+        for module in self.modules():
+            if isinstance(module, SPNSPADE):
+                module.fuse()
+        return self
 
     # ------------------------------------------------------------------ #
     # the forward

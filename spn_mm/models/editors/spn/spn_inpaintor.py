@@ -10,6 +10,8 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from .precision import (as_memory_format, check_precision,
+                        precision_context, to_memory_format)
 from .prior_distillation import PriorDistillation, build_prior_distillation
 
 
@@ -34,9 +36,10 @@ class SPNInpaintor(OneStageInpaintor):
        perceptual and diversity losses — each built from config, each logged
        under its own name.
 
-    Steps 3 and 4 run inside their optim wrapper's ``optim_context`` and
-    update through ``update_params``, so gradient accumulation and
-    ``--amp`` work.
+    Steps 1-4 run inside their optim wrapper's ``optim_context`` (step 1
+    in the generator's) and update through ``update_params``, so gradient
+    accumulation and ``--amp`` work, with the teacher and the VGG under the
+    same autocast as the generator.
 
     Value conventions: mmagic's data preprocessor hands the model the masked
     image in [-1, 1] and ``mask`` (1 = hole); ``gt_img`` is in [-1, 1]. The
@@ -84,7 +87,10 @@ class SPNInpaintor(OneStageInpaintor):
         test_cfg (dict, optional): ``num_samples`` (K outputs per input at
             test time, default 1), ``seed`` (int: image i of a batch uses
             ``seed + global index`` when known, else ``seed + i``; None: the
-            global RNG), ``sample`` (``'random'`` or ``'mean'``).
+            global RNG), ``sample`` (``'random'`` or ``'mean'``),
+            ``precision`` (``'fp32'``, ``'bf16'``, ``'fp16'``: CUDA) and
+            ``channels_last`` (None: the default of
+            :func:`~spn_mm.models.editors.spn.precision.check_precision`).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -327,11 +333,12 @@ class SPNInpaintor(OneStageInpaintor):
         k = self.num_train_samples
         log_vars = {}
 
-        targets = (None if self.prior_distill is None else
-                   self.prior_distill.targets(gt, data_samples))
-
+        targets = None
         g_wrapper = optim_wrapper['generator']
+        # the teacher shares the generator's autocast (mixed precision)
         with g_wrapper.optim_context(self.generator):
+            if self.prior_distill is not None:
+                targets = self.prior_distill.targets(gt, data_samples)
             res = self.generator(
                 masked_img, mask, mode='train', num_samples=k)
         fake01 = res['out01']
@@ -402,9 +409,16 @@ class SPNInpaintor(OneStageInpaintor):
         mask = data_samples.mask.float()
         k = int(self.test_cfg.get('num_samples', 1))
         seeds = self._test_seeds(data_samples, inputs.shape[0])
-        out = self.generator(
-            inputs, mask, mode='test', num_samples=k, seed=seeds,
-            sample=self.test_cfg.get('sample', 'random'))
+        precision, channels_last = check_precision(
+            self.test_cfg.get('precision', 'fp32'), inputs.device,
+            self.test_cfg.get('channels_last', None))
+        to_memory_format(self.generator, channels_last)
+        with precision_context(precision, inputs.device):
+            out = self.generator(
+                as_memory_format(inputs, channels_last), mask, mode='test',
+                num_samples=k, seed=seeds,
+                sample=self.test_cfg.get('sample', 'random'))
+        out = out.float().contiguous()
         if k > 1:  # (K, B, 3, H, W) -> (B, K, 3, H, W)
             out = out.transpose(0, 1)
             composite = out * mask.unsqueeze(1) + inputs.unsqueeze(1) * (
