@@ -96,23 +96,16 @@ def test_train_and_val_photos_are_pixel_disjoint():
     assert not set(prep.TRAIN_PHOTOS) & set(prep.VAL_PHOTOS)
 
 
-def test_short_demo_train_test_and_report(demo_data, tmp_path):
+def test_short_demo_train_and_report(demo_data, tmp_path):
     work = str(tmp_path / 'work')
     run_tool('train.py', [DEMO_CFG, '--work-dir', work, '--cfg-options',
                           *demo_options(demo_data), 'train_cfg.max_iters=4',
-                          'train_cfg.val_interval=4',
+                          'train_cfg.val_interval=1000',
                           'default_hooks.logger.interval=2',
                           'train_dataloader.batch_size=2'])
     ckpt = osp.join(work, 'iter_4.pth')
     assert osp.isfile(ckpt)
-    out = str(tmp_path / 'metrics.json')
-    proc = run_tool('test.py', [DEMO_CFG, ckpt, '--work-dir', work, '--out',
-                                out, '--cfg-options',
-                                *demo_options(demo_data)])
-    with open(out) as f:
-        metrics = json.load(f)
-    assert any('PSNR' in k for k in metrics), metrics
-    assert 'All' in proc.stdout + proc.stderr
+    # (tools/test.py on the demo config: test_metric_through_test_tool.py)
     # the comparison report (trained / untrained / mean fill / Telea / NS)
     cfg_copy = tmp_path / 'demo_cfg.py'
     cfg_copy.write_text(
