@@ -136,10 +136,14 @@ def to_markdown(agg: Dict) -> str:
                      f"{fmt.format(agg[n][b][k]['std'])}" for n in names]
             a, c = agg['default'][b][k], agg['wo_teacher'][b][k]
             diff = a['mean'] - c['mean']
-            noise = abs(diff) > a['std'] + c['std']
+            if min(a['n'], c['n']) < 2:
+                verdict = 'n/a (one seed: no noise estimate)'
+            elif abs(diff) > a['std'] + c['std']:
+                verdict = 'yes'
+            else:
+                verdict = 'no (within noise)'
             lines.append(f'| {b} | {k} | ' + ' | '.join(cells) +
-                         f' | {fmt.format(diff)} | '
-                         f"{'yes' if noise else 'no (within noise)'} |")
+                         f' | {fmt.format(diff)} | {verdict} |')
     return '\n'.join(lines)
 
 
