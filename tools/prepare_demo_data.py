@@ -1,12 +1,18 @@
 """Build the embedded demo dataset from photos that scikit-image ships.
 
-No download: scikit-image bundles a dozen colour photographs. Train and val
-use **different photos** (the stereo pair ``motorcycle_left``/``_right`` is
-one scene and both go to val)::
+No download: scikit-image bundles a dozen colour photographs (and a few
+grey ones), matplotlib one more. Train and val use **different photos** (the
+stereo pair ``motorcycle_left``/``_right`` is one scene and both go to val;
+``skimage.data.cat()`` is ``chelsea()``, so it is never a train photo)::
 
     train: astronaut, coffee, rocket, hubble_deep_field,
-           immunohistochemistry, retina          (random crops, augmented)
+           immunohistochemistry, retina, grace_hopper (matplotlib), and the
+           grey camera, brick, gravel (as 3 equal channels)
+                                                 (random crops, augmented)
     val:   chelsea (cat), motorcycle_left, motorcycle_right (fixed crops)
+
+``tests/test_tools/test_demo.py`` checks that no 8x8 patch of a val photo
+occurs in a train photo.
 
 Output (``--out``, default ``data/demo``)::
 
@@ -38,19 +44,29 @@ import numpy as np
 
 
 TRAIN_PHOTOS = ('astronaut', 'coffee', 'rocket', 'hubble_deep_field',
-                'immunohistochemistry', 'retina')
+                'immunohistochemistry', 'retina', 'grace_hopper', 'camera',
+                'brick', 'gravel')
 VAL_PHOTOS = ('chelsea', 'motorcycle_left', 'motorcycle_right')
-VERSION = 1
+#: grey photos, used as RGB with three equal channels
+GREY_PHOTOS = ('camera', 'brick', 'gravel')
+VERSION = 2
 
 
 def load_photo(name: str) -> np.ndarray:
-    """An RGB uint8 photo bundled with scikit-image."""
+    """An RGB uint8 photo bundled with scikit-image (``grace_hopper``:
+    matplotlib's sample photo)."""
     import skimage.data as skd
-    if name in ('motorcycle_left', 'motorcycle_right'):
+    if name == 'grace_hopper':
+        from matplotlib import cbook
+        path = cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
+        img = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    elif name in ('motorcycle_left', 'motorcycle_right'):
         left, right, _ = skd.stereo_motorcycle()
         img = left if name == 'motorcycle_left' else right
     else:
         img = getattr(skd, name)()
+    if name in GREY_PHOTOS and img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
     if img.ndim != 3 or img.shape[2] < 3:
         raise ValueError(f'skimage.data.{name} is not a colour photo')
     return np.ascontiguousarray(img[..., :3])
