@@ -9,7 +9,7 @@ in one process (median/min/max after warm-up): the **reference path**
 (fp32, NCHW, no fusion, no compile: the official structure) and each fast
 path (``SPNGenerator.fuse()`` x precision x channels_last x torch.compile). Reported per row: seconds,
 images/s, effective GFLOP/s (FLOPs counted by
-``spn_mm.utils.complexity.count_flops``) and its fraction of the measured
+``spn_mm.analysis.complexity.count_flops``) and its fraction of the measured
 conv peak of the same precision, peak memory (RSS on CPU sampled during
 the row's warm-up, ``max_memory_allocated`` on CUDA), the speed ratio to
 the reference path, and the difference of the output from the reference
@@ -31,12 +31,12 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import spn_mm  # noqa: E402,F401
-from bench_utils import (conv_peak, interleaved, machine_header,  # noqa: E402
-                         write_report)
+from bench_utils import (conv_peak, conv_peak_key,  # noqa: E402
+                         interleaved, machine_header, write_report)
 from spn_mm.apis import init_spn_model  # noqa: E402
 from spn_mm.models.editors.spn.precision import (  # noqa: E402
     as_memory_format, check_precision, precision_context, to_memory_format)
-from spn_mm.utils.complexity import count_flops  # noqa: E402
+from spn_mm.analysis.complexity import count_flops  # noqa: E402
 
 CONFIGS = dict(
     det=osp.join(REPO, 'configs', 'spn_places2.py'),
@@ -175,8 +175,8 @@ def main(argv=None) -> int:
     configs.update(_pairs(args.config))
     ckpts = _pairs(args.checkpoint)
     header = machine_header(device)
-    header['conv_peak_gflops (3x3 128->128, 64x64, batch 4)'] = peaks = \
-        conv_peak(device, args.precisions, repeats=1 if args.dry_run else 3)
+    header[conv_peak_key(args.dry_run)] = peaks = conv_peak(
+        device, args.precisions, dry_run=args.dry_run)
     header['configs'] = {v: osp.relpath(configs[v], REPO)
                          for v in args.variants}
     header['warmup/repeats'] = f'{args.warmup}/{args.repeats}'

@@ -29,15 +29,15 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import spn_mm  # noqa: E402,F401
-from bench_utils import (conv_peak, interleaved, machine_header,  # noqa: E402
-                         write_report)
+from bench_utils import (conv_peak, conv_peak_key,  # noqa: E402
+                         interleaved, machine_header, write_report)
 from mmagic.structures import DataSample  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from spn_mm.models.editors.spn.precision import to_memory_format  # noqa
 from spn_mm.registry import MODELS  # noqa: E402
-from spn_mm.utils.complexity import count_flops  # noqa: E402
+from spn_mm.analysis.complexity import count_flops  # noqa: E402
 
 ADAM = osp.join(REPO, 'configs', '_base_', 'schedules', 'spn_adam.py')
 RAND_TEACHER = osp.join(REPO, 'configs', '_base_', 'teachers',
@@ -127,8 +127,8 @@ def main(argv=None) -> int:
     precs = ['fp32', 'fp16', 'bf16'] if device.type == 'cuda' else [
         'fp32', 'bf16']
     header = machine_header(device)
-    header['conv_peak_gflops (3x3 128->128, 64x64, batch 4)'] = peaks = \
-        conv_peak(device, precs, repeats=1 if args.dry_run else 3)
+    header[conv_peak_key(args.dry_run)] = peaks = conv_peak(
+        device, precs, dry_run=args.dry_run)
     header['width/size/batch'] = f'{args.width}/{args.size}/{args.batch}'
     header['warmup/repeats'] = f'{args.warmup}/{args.repeats}'
     header['command'] = 'python benchmarks/bench_train.py ' + ' '.join(

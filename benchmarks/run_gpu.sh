@@ -7,7 +7,8 @@
 #
 #   benchmarks/run_gpu.sh [OUT_DIR]            # CUDA (~8 min budget)
 #   benchmarks/run_gpu.sh --dry-run [OUT_DIR]  # every step on CPU, tiny
-#     (tiny data; tools/test.py only after the --amp run)
+#     (tiny data, batch 2; trains only with --amp - the plain path is the
+#     tools' own tests - then tools/test.py on that checkpoint)
 #
 # Environment: PYTHON (interpreter, default the repo's .venv), ITERS (smoke
 # iterations, default 20), PORT (rendezvous port).
@@ -42,7 +43,12 @@ if [[ $DRY == 1 ]]; then
     BENCH_INF=(--dry-run --variants det)
     BENCH_TRAIN=(--dry-run --variants det)
     DATA_OPTS=(--train-per-photo 2 --val-per-side 2)  # small: a check only
-    TEST_AFTER=("--amp")
+    TEST_AFTER=("--amp"); AMP_RUNS=("--amp")
+    # batch 2, no loader workers: the dry run checks the steps, not speed
+    SMOKE_OPTS=(train_dataloader.batch_size=2 train_dataloader.num_workers=0
+                train_dataloader.persistent_workers=False
+                test_dataloader.num_workers=0
+                test_dataloader.persistent_workers=False)
     echo "[run_gpu] dry run on CPU (gloo, 1 process): checks every step runs"
 else
     DEVICE=cuda
@@ -53,7 +59,8 @@ else
     BENCH_INF=(--sizes 256 512 --batches 1 4 --compile)
     BENCH_TRAIN=(--width reduced)
     DATA_OPTS=()
-    TEST_AFTER=("" "--amp")
+    TEST_AFTER=("" "--amp"); AMP_RUNS=("" "--amp")
+    SMOKE_OPTS=()
 fi
 
 step bench_inference "$PYTHON" benchmarks/bench_inference.py --device $DEVICE \
@@ -73,8 +80,8 @@ OPTS=(train_dataloader.dataset.data_root="$DATA"
       test_dataloader.dataset.data_root="$DATA"
       train_cfg.max_iters=$ITERS train_cfg.val_interval=100000 train_cfg.val_begin=100000
       default_hooks.checkpoint.interval=$CKPT default_hooks.logger.interval=1
-      "param_scheduler=[]")
-for AMP in "" "--amp"; do
+      "param_scheduler=[]" "${SMOKE_OPTS[@]}")
+for AMP in "${AMP_RUNS[@]}"; do
     NAME=train${AMP:+_amp}
     PORT=${PORT:-29500} step $NAME tools/dist_train.sh configs/spn_demo.py \
         $NPROC --work-dir "$OUT/$NAME" $AMP --cfg-options "${OPTS[@]}"

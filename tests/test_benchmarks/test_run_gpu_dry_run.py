@@ -1,6 +1,7 @@
-"""benchmarks/run_gpu.sh --dry-run: every step of the CUDA script on CPU
-(tiny benchmarks, demo data, dist_train.sh without and with --amp, which
-is bf16 autocast on CPU, then tools/test.py). Benchmarks themselves never
+"""benchmarks/run_gpu.sh --dry-run: the steps of the CUDA script on CPU
+(tiny benchmarks, demo data, dist_train.sh with --amp, which is bf16
+autocast on CPU, then tools/test.py; the plain dist_train.sh path is the
+tools' own tests). Benchmarks themselves never
 run in the suite."""
 import glob
 import json
@@ -18,14 +19,14 @@ def test_run_gpu_dry_run(tmp_path):
                     '--dry-run', out], timeout=900,
                    env=dict(PYTHON=sys.executable, PORT=str(free_port())))
     log = proc.stdout
-    steps = ['bench_inference', 'bench_train', 'demo_data', 'train',
-             'train_amp', 'test_train_amp']
+    steps = ['bench_inference', 'bench_train', 'demo_data', 'train_amp',
+             'test_train_amp']
     for step in steps:
         assert f'PASS {step} (' in log, log[-3000:]
     assert 'FAIL' not in log
     inf = json.load(open(osp.join(out, 'bench_inference.json')))
-    assert {'cpu_flags', 'versions', 'conv_peak_gflops (3x3 128->128, '
-            '64x64, batch 4)'} <= set(inf['header'])
+    assert {'cpu_flags', 'versions'} <= set(inf['header'])
+    assert any(k.startswith('conv_peak_gflops (3x3 ') for k in inf['header'])
     ref = [r for r in inf['rows'] if r['path'] == 'reference fp32/nchw']
     assert ref and ref[0]['speedup_vs_ref'] == 1.0
     assert ref[0]['max_abs_diff'] == 0 and ref[0]['peak_mb'] > 0
