@@ -9,7 +9,7 @@ same operations.
 Block names are SPN-prefixed so that they never collide with mmagic's
 registry entries.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -317,6 +317,28 @@ class SPNSPADEShortcutResBlock(BaseModule):
         return out + self.conv_s(self.norm_s(x, prior, normed))
 
 
+def plain_main_path(in_channels: int, out_channels: int,
+                    dilation: int) -> Tuple[nn.Conv2d, nn.Conv2d]:
+    """The two convs of the official plain residual blocks' main path.
+
+    reflect pad ``dilation`` -> 3x3 conv in->out (dilation) and reflect
+    pad 1 -> 3x3 conv out->out (the ReLU between them is the caller's).
+
+    Returns:
+        tuple[nn.Conv2d, nn.Conv2d]: ``(conv1, conv2)``.
+    """
+    conv1 = nn.Conv2d(
+        in_channels,
+        out_channels,
+        3,
+        padding=dilation,
+        dilation=dilation,
+        padding_mode='reflect')
+    conv2 = nn.Conv2d(
+        out_channels, out_channels, 3, padding=1, padding_mode='reflect')
+    return conv1, conv2
+
+
 @MODELS.register_module()
 class SPNResBlock(BaseModule):
     """Plain residual block with identity shortcut (official ``ResnetBlock``).
@@ -335,15 +357,7 @@ class SPNResBlock(BaseModule):
                  dilation: int = 1,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.conv1 = nn.Conv2d(
-            channels,
-            channels,
-            3,
-            padding=dilation,
-            dilation=dilation,
-            padding_mode='reflect')
-        self.conv2 = nn.Conv2d(
-            channels, channels, 3, padding=1, padding_mode='reflect')
+        self.conv1, self.conv2 = plain_main_path(channels, channels, dilation)
 
     def forward(self, x: Tensor) -> Tensor:
         """Forward.
@@ -379,15 +393,8 @@ class SPNShortcutResBlock(BaseModule):
                  dilation: int = 1,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.conv1 = nn.Conv2d(
-            in_channels,
-            out_channels,
-            3,
-            padding=dilation,
-            dilation=dilation,
-            padding_mode='reflect')
-        self.conv2 = nn.Conv2d(
-            out_channels, out_channels, 3, padding=1, padding_mode='reflect')
+        self.conv1, self.conv2 = plain_main_path(in_channels, out_channels,
+                                                 dilation)
         self.shortcut = nn.Conv2d(
             in_channels, out_channels, 3, padding=1, padding_mode='reflect')
 
