@@ -125,4 +125,5 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from spn_mm.utils import run_cli  # one-line user errors, --debug
+    sys.exit(run_cli(main))

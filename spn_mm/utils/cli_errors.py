@@ -5,7 +5,8 @@ wrong option value) prints ``error: <one line>`` and exits with status 1;
 ``--debug`` re-raises it with the traceback. Any other exception is a bug
 and keeps its traceback.
 """
-from typing import Tuple, Type
+import sys
+from typing import Callable, List, Optional, Sequence, Tuple, Type
 
 
 def one_line(err: BaseException) -> str:
@@ -40,3 +41,38 @@ def user_errors() -> Tuple[Type[BaseException], ...]:
             WeightsFileError,
             FileNotFoundError, NotADirectoryError, IsADirectoryError,
             PermissionError)
+
+
+def tool_user_errors() -> Tuple[Type[BaseException], ...]:
+    """:func:`user_errors` plus the value/type/OS errors the API raises on
+    bad inputs (images, masks, options): what every tool reports in one
+    line."""
+    return user_errors() + (ValueError, TypeError, OSError)
+
+
+def run_cli(main: Callable[[List[str]], Optional[int]],
+            argv: Optional[Sequence[str]] = None) -> int:
+    """Run a tool's ``main(argv)`` with the one-line error rule.
+
+    ``--debug`` anywhere in ``argv`` is removed and makes user errors raise
+    with their traceback. Otherwise a user error (:func:`tool_user_errors`)
+    prints ``error: <one line>`` to stderr and gives exit status 1. Other
+    exceptions (bugs) and argparse's own exits pass through.
+
+    Args:
+        main (callable): The tool's ``main``, taking the argument list.
+        argv (Sequence[str], optional): Arguments; default ``sys.argv[1:]``.
+
+    Returns:
+        int: The exit status (``main``'s, 0 for None, 1 on a user error).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in args
+    args = [a for a in args if a != '--debug']
+    try:
+        return int(main(args) or 0)
+    except tool_user_errors() as err:
+        if debug:
+            raise
+        print(f'error: {one_line(err)}', file=sys.stderr)
+        return 1

@@ -366,7 +366,7 @@ def main(argv=None) -> int:
                         '(alexnet-owt-7be5be79.pth): adds an LPIPS column')
     args = parser.parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
     DefaultScope.get_instance('spn_demo_report',
                               scope_name=cfg.get('default_scope', 'mmagic'))
@@ -466,4 +466,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from spn_mm.utils import run_cli  # one-line user errors, --debug
+    sys.exit(run_cli(main))

@@ -177,4 +177,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from spn_mm.utils import run_cli  # one-line user errors, --debug
+    sys.exit(run_cli(main))
