@@ -22,7 +22,7 @@ from spn_mm.apis.model_loader import load_config  # noqa: E402
 from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
                              preflight_work_dir)
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
-from spn_mm.utils import one_line, user_errors  # noqa: E402
+from spn_mm.utils import exit_on_user_error  # noqa: E402
 from spn_mm.engine.optim import amp_optim_cfg  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
@@ -77,13 +77,7 @@ def enable_amp(cfg: Config) -> None:
 
 def main(argv=None) -> None:
     """Run; user errors print one line and exit 1 (``--debug``: raise)."""
-    args = parse_args(argv)
-    try:
-        run(args)
-    except user_errors() as err:
-        if args.debug:
-            raise
-        raise SystemExit(f'error: {one_line(err)}')
+    exit_on_user_error(run, parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> None:

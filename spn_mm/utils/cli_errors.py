@@ -6,7 +6,7 @@ wrong option value) prints ``error: <one line>`` and exits with status 1;
 and keeps its traceback.
 """
 import sys
-from typing import Callable, List, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Type
 
 
 def one_line(err: BaseException) -> str:
@@ -41,6 +41,22 @@ def user_errors() -> Tuple[Type[BaseException], ...]:
             WeightsFileError,
             FileNotFoundError, NotADirectoryError, IsADirectoryError,
             PermissionError)
+
+
+def exit_on_user_error(run: Callable[[Any], Any], args: Any) -> Any:
+    """``run(args)`` for ``tools/train.py`` / ``tools/test.py``: a user error
+    (:func:`user_errors`) exits with ``error: <one line>`` (status 1), or
+    re-raises when ``args.debug`` is set.
+
+    Returns:
+        Whatever ``run`` returns.
+    """
+    try:
+        return run(args)
+    except user_errors() as err:
+        if getattr(args, 'debug', False):
+            raise
+        raise SystemExit(f'error: {one_line(err)}')
 
 
 def tool_user_errors() -> Tuple[Type[BaseException], ...]:
