@@ -22,7 +22,7 @@ from spn_mm.apis.model_loader import load_config  # noqa: E402
 from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
                              preflight_work_dir)
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
-from spn_mm.utils import exit_on_user_error  # noqa: E402
+from spn_mm.utils import config_errors, exit_on_user_error  # noqa: E402
 from spn_mm.engine.optim import amp_optim_cfg  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> None:
     if cfg.get('val_cfg'):
         preflight_dataloader(cfg, 'val_dataloader')
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    with config_errors(args.config):  # bad model settings: one line
+        runner = Runner.from_cfg(cfg)
     print_log(describe_distributed(), 'current', logging.INFO)
     print_log(f'Working directory: {cfg.work_dir}', 'current', logging.INFO)
     try:

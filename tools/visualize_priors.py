@@ -107,33 +107,28 @@ def main(argv=None) -> int:
             'error: --size must be >= 0, --num-samples and --k >= 1',
             file=sys.stderr)
         return 1
-    try:
-        strategy = 'resize' if args.size > 0 else 'original'
-        inpainter = SPNInpainter(
-            args.config,
-            args.checkpoint,
-            device=args.device,
-            hd_strategy=strategy,
-            resize_limit=max(args.size, 32),
-            cfg_options=args.cfg_options,
-            keep_teacher=args.teacher)
-        if args.num_samples > 1 and not inpainter.is_probabilistic:
-            print(
-                'warning: deterministic model: showing one sample',
-                file=sys.stderr)
-        feats = inpainter.extract_features(
-            args.image,
-            args.mask,
-            num_samples=args.num_samples,
-            seed=args.seed,
-            hole=args.hole,
-            dilate=args.dilate,
-            with_teacher=args.teacher)
-        rows = prior_figure_rows(feats, k=args.k, seed=args.kmeans_seed)
-    except (ValueError, FileNotFoundError, TypeError, RuntimeError,
-            KeyError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    strategy = 'resize' if args.size > 0 else 'original'
+    inpainter = SPNInpainter(
+        args.config,
+        args.checkpoint,
+        device=args.device,
+        hd_strategy=strategy,
+        resize_limit=max(args.size, 32),
+        cfg_options=args.cfg_options,
+        keep_teacher=args.teacher)
+    if args.num_samples > 1 and not inpainter.is_probabilistic:
+        print(
+            'warning: deterministic model: showing one sample',
+            file=sys.stderr)
+    feats = inpainter.extract_features(
+        args.image,
+        args.mask,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        hole=args.hole,
+        dilate=args.dilate,
+        with_teacher=args.teacher)
+    rows = prior_figure_rows(feats, k=args.k, seed=args.kmeans_seed)
     os.makedirs(args.out_dir, exist_ok=True)
     for row, panels in rows:
         for panel, img in panels:

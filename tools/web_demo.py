@@ -98,15 +98,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         max_image_pixels=args.max_image_pixels,
         max_samples=args.max_samples)
-    try:
-        service = InpaintService.from_files(
-            args.config, args.checkpoint, device=args.device,
-            precision=args.precision, hd_strategy=args.hd_strategy,
-            limits=limits)
-    except (ValueError, FileNotFoundError, TypeError, RuntimeError,
-            KeyError) as err:
-        print(f'error: {str(err).splitlines()[0]}', file=sys.stderr)
-        return 1
+    service = InpaintService.from_files(
+        args.config, args.checkpoint, device=args.device,
+        precision=args.precision, hd_strategy=args.hd_strategy,
+        limits=limits)
     warning = bind_warning(args.host)
     if warning:
         print(warning, file=sys.stderr, flush=True)

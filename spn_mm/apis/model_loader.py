@@ -52,6 +52,11 @@ class ConfigError(ValueError):
     """A config file that cannot be loaded or has no ``model``."""
 
 
+class DeviceError(ValueError, RuntimeError):
+    """A requested device that this machine does not have (a user error;
+    also a ``RuntimeError``, as torch reports device problems)."""
+
+
 def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
     """Check a device request.
 
@@ -71,10 +76,10 @@ def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
                          f'{device!r}') from err
     if dev.type == 'cuda':
         if not torch.cuda.is_available():
-            raise RuntimeError(f'device {str(device)!r} was requested but '
+            raise DeviceError(f'device {str(device)!r} was requested but '
                                'CUDA is not available; use device="cpu"')
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise RuntimeError(
+            raise DeviceError(
                 f'device {str(device)!r}: only {torch.cuda.device_count()} '
                 'CUDA device(s) are visible')
     elif dev.type != 'cpu':

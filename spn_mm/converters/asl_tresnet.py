@@ -13,6 +13,8 @@ import torch
 from timm.models.tresnet import checkpoint_filter_fn
 from torch import Tensor
 
+from spn_mm.utils.weights_io import WeightsKeyError
+
 StateDict = Dict[str, Tensor]
 
 # ASL's conv2d_ABN is ``Sequential(Conv2d, InPlaceABN)`` -> ``.0`` / ``.1``;
@@ -115,11 +117,12 @@ def convert_asl_tresnet(state_dict: StateDict) -> StateDict:
             kept[key] = value
             expected.append(target)
     if unknown:
-        raise KeyError(
+        raise WeightsKeyError(
             f'ASL checkpoint: {len(unknown)} key(s) match no rule of the ASL '
             f'-> timm TResNet key map, e.g. {unknown[:5]}')
     if len(set(expected)) != len(expected):
-        raise KeyError('ASL checkpoint: two keys map to the same timm name')
+        raise WeightsKeyError(
+            'ASL checkpoint: two keys map to the same timm name')
     out = OrderedDict(checkpoint_filter_fn(kept, None))
     if list(out) != expected:
         wrong = [(a, b) for a, b in zip(out, expected) if a != b][:3]

@@ -34,6 +34,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import torch
 from torch import Tensor
 
+from spn_mm.utils.weights_io import WeightsFileError
+
 OFFICIAL_REPO = 'WendongZh/SPN@1165a93'
 
 # top-level module names of the official G_Net that hold tensors
@@ -407,7 +409,7 @@ def convert_official_checkpoint(src: str,
     except Exception as err:  # pickle errors differ between torch versions
         if unsafe_load:
             raise
-        raise RuntimeError(
+        raise WeightsFileError(
             f'could not load {src} with weights_only=True ({err}); if you '
             'trust the file, retry with --unsafe-load') from err
     state_dict, meta = convert_official_state_dict(

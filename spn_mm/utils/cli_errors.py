@@ -5,8 +5,10 @@ wrong option value) prints ``error: <one line>`` and exits with status 1;
 ``--debug`` re-raises it with the traceback. Any other exception is a bug
 and keeps its traceback.
 """
+import contextlib
 import sys
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Type
+from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple,
+                    Type)
 
 
 def one_line(err: BaseException) -> str:
@@ -29,6 +31,14 @@ def one_line(err: BaseException) -> str:
         return tail if sep and head.endswith(('Error', 'Exception')) \
             else last
     return ' '.join(lines) or type(err).__name__
+
+
+class ConfigKeyError(ValueError, KeyError):
+    """A config names something that does not exist (a module path, a
+    registry entry); a ``KeyError`` too, printed without quotes."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
 
 
 def user_errors() -> Tuple[Type[BaseException], ...]:
@@ -57,6 +67,27 @@ def exit_on_user_error(run: Callable[[Any], Any], args: Any) -> Any:
         if getattr(args, 'debug', False):
             raise
         raise SystemExit(f'error: {one_line(err)}')
+
+
+@contextlib.contextmanager
+def config_errors(config: str) -> Iterator[None]:
+    """Treat a value/type/key error raised inside the block -- building a
+    model, a runner or a dataset from ``config`` (a head width that does not
+    match the teacher, an unknown registry ``type``, a wrong argument) -- as
+    a user error: it is re-raised as ``ConfigError`` naming the config
+    file, which the tools print in one line. Errors that are already user
+    errors pass unchanged.
+
+    Args:
+        config (str): The config file, for the message.
+    """
+    try:
+        yield
+    except user_errors():
+        raise
+    except (ValueError, TypeError, KeyError) as err:
+        from spn_mm.apis.model_loader import ConfigError
+        raise ConfigError(f'config {config!r}: {one_line(err)}') from err
 
 
 def tool_user_errors() -> Tuple[Type[BaseException], ...]:

@@ -15,6 +15,15 @@ class WeightsFileError(ValueError):
     """A weight file that is truncated, foreign or holds NaN/inf values."""
 
 
+class WeightsKeyError(WeightsFileError, KeyError):
+    """A weight file whose keys are not the expected model's (a foreign or
+    wrong-variant file). Also a ``KeyError``, for callers that catch that;
+    its message prints without ``KeyError``'s quotes."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
 def load_weights_file(path: str,
                       field: str,
                       loader: Optional[Callable[[str], Any]] = None) -> Any:

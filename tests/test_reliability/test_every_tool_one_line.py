@@ -55,8 +55,10 @@ def test_user_error_is_one_line_and_exit_1(tool, tmp_path, monkeypatch):
     assert 'spn_mm_missing' in errors[0], err
 
 
-def test_debug_shows_the_traceback(tmp_path, monkeypatch):
+@pytest.mark.parametrize('tool', sorted(CASES))
+def test_debug_shows_the_traceback(tool, tmp_path, monkeypatch):
+    """``--debug`` re-raises the user error itself (no tool swallows it)."""
     monkeypatch.chdir(tmp_path)
-    with pytest.raises((FileNotFoundError, NotADirectoryError)):
-        run_tool('dataset_converters/build_file_lists.py',
-                 ['places2', '--root', MISSING, '--debug'])
+    with pytest.raises((FileNotFoundError, NotADirectoryError)) as info:
+        run_tool(tool, CASES[tool] + ['--debug'])
+    assert 'spn_mm_missing' in str(info.value)

@@ -211,3 +211,19 @@ def test_api_uint16_array_refused(files):
     inp = SPNInpainter(TINY_DET, files['det'])
     with pytest.raises(TypeError, match='uint8'):
         inp.inpaint(np.zeros((S, S, 3), np.uint16), box_mask(S, S))
+
+
+@pytest.mark.parametrize('mask_shape,needle', [
+    ((S, S, 2), 'expected an (H, W) or (H, W, 3) mask, got shape'),
+    ((1, S, S, 1), 'expected an (H, W) or (H, W, 3) mask, got shape'),
+    ((S // 2, S), 'does not match the image size'),
+])
+def test_api_mask_array_of_the_wrong_shape(files, mask_shape, needle):
+    """API mask arrays of another layout or size: one-line ValueError."""
+    inp = SPNInpainter(TINY_DET, files['det'])
+    mask = np.zeros(mask_shape, np.uint8)
+    mask[..., :2, :2] = 255
+    with pytest.raises(ValueError) as info:
+        inp.inpaint(smooth_image(S, S, seed=1), mask)
+    msg = str(info.value)
+    assert needle in msg and '\n' not in msg, msg

@@ -127,6 +127,23 @@ CASES = {
         TRAIN, lambda e: [AOT, '--work-dir', e['ckpt'], '--cfg-options',
                           *_roots(e['good'])],
         ['work_dir', 'not a folder']),
+    'test-config-head-widths': (  # found while the model is built
+        TEST, lambda e: _test(
+            e, e['ckpt'], *_manifest_opts(e['p2']),
+            'model.encdec.prior_learner.head_channels=[2,2,2]',
+            config=PROB_EVAL),
+        ['spn_tiny_prob_eval.py', 'head_channels [2, 2, 2] must equal the '
+         'teacher tap channels [1, 1, 1]']),
+    'train-config-unknown-type': (
+        TRAIN, lambda e: _train(e, 'model.disc.type=NoSuchDisc'),
+        ['aot_tiny.py', 'NoSuchDisc']),
+    'test-config-unknown-type': (
+        TEST, lambda e: _test(e, e['ckpt'], 'model.encdec.type=NoSuchNet'),
+        ['aot_tiny.py', 'NoSuchNet']),
+    'train-work-dir-cannot-create': (  # a folder below a file
+        TRAIN, lambda e: [AOT, '--work-dir', osp.join(e['ckpt'], 'sub'),
+                          '--cfg-options', *_roots(e['good'])],
+        ['work_dir: cannot create', 'aot.pth']),
     'test-ckpt-missing': (TEST, lambda e: _test(e, 'none.pth'),
                           ['checkpoint file not found', 'none.pth']),
     'test-ckpt-truncated': (TEST, lambda e: _test(e, e['truncated']),
@@ -166,6 +183,22 @@ def test_tool_user_error_one_line(row, env, capsys):
     assert msg.startswith('error: ') and '\n' not in msg, msg
     for n in needles:
         assert n in msg, (n, msg)
+
+
+def test_work_dir_not_writable(env, monkeypatch):
+    """A work dir the OS refuses to write to (simulated: the tests run as
+    root, who may write anywhere) is refused up front."""
+    work = osp.join(env['root'], 'readonly_work')
+    os.makedirs(work, exist_ok=True)
+    real_access = os.access
+    monkeypatch.setattr(
+        os, 'access', lambda path, mode, *a, **k: False
+        if osp.abspath(path) == work else real_access(path, mode, *a, **k))
+    with pytest.raises(SystemExit) as info:
+        TRAIN.main([AOT, '--work-dir', work, '--cfg-options',
+                    *_roots(env['good'])])
+    msg = str(info.value.code)
+    assert msg == f'error: work_dir: folder {work!r} is not writable', msg
 
 
 def test_tool_debug_shows_traceback(env):

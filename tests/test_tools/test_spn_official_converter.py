@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from spn_mm.converters import (convert_official_state_dict,
                                official_generator_cfg, official_key_map)
 from spn_mm.registry import MODELS
+from spn_mm.utils import run_cli
 from utils import REPO_ROOT
 
 KEYS_DIR = osp.join(REPO_ROOT, 'tests', 'data', 'official_keys')
@@ -363,7 +364,8 @@ def test_cli(tmp_path):
     src = tmp_path / 'spn_prob_official.pt'
     dst = tmp_path / 'spn_prob_mmagic.pth'
     torch.save(_synthetic_checkpoint('prob'), src)
-    assert cli.main([str(src), str(dst), '--variant', 'det']) == 1
+    assert run_cli(cli.main,
+                   [str(src), str(dst), '--variant', 'det']) == 1
     assert not dst.exists()
     assert cli.main([str(src), str(dst), '--variant', 'prob']) == 0
     out = torch.load(dst, map_location='cpu', weights_only=True)
@@ -375,4 +377,4 @@ def test_cli(tmp_path):
         res = model.forward_test(
             torch.zeros(1, 3, 32, 32), torch.ones(1, 1, 32, 32), seed=0)
     assert torch.isfinite(res).all()
-    assert cli.main([str(tmp_path / 'missing.pt'), str(dst)]) == 1
+    assert run_cli(cli.main, [str(tmp_path / 'missing.pt'), str(dst)]) == 1

@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from spn_mm.utils import run_cli
 from spn_mm.visualization.prior_figure import compose_figure, prior_figure_rows
 from test_apis.spn_api_fixtures import (REPO_ROOT, TINY_DET, TINY_PROB,
                                         make_tiny_checkpoint, photo, rect_mask)
@@ -132,7 +133,7 @@ def test_tool_prob_with_teacher_and_samples(inputs):
 
 
 def test_tool_errors(inputs, capsys):
-    rc = TOOL.main([
+    rc = run_cli(TOOL.main, [
         TINY_DET, inputs['det'], '--image', inputs['image'], '--mask',
         str(inputs['root'] / 'missing.png')
     ])

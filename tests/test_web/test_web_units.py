@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from spn_mm.apis import SPNInpainter
+from spn_mm.utils import run_cli
 from spn_mm.web import (InpaintService, RequestGuard, WebInputError,
                         WebLimits, bind_warning, is_loopback)
 from spn_mm.web.service import decode_image
@@ -129,7 +130,8 @@ def test_cli_arguments(capsys):
     with pytest.raises(SystemExit):
         cli.parse_args(['--help'])
     assert 'fp16: CUDA only' in capsys.readouterr().out
-    assert cli.main(['missing.py', 'missing.pth', '--port', '7999']) == 1
+    assert run_cli(cli.main,
+                   ['missing.py', 'missing.pth', '--port', '7999']) == 1
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1
 

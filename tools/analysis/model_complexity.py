@@ -72,19 +72,15 @@ def main(argv=None) -> int:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    try:
-        report = complexity_report(
-            args.config,
-            shape=args.shape,
-            batch=args.batch,
-            device=args.device,
-            latency=not args.no_latency,
-            repeats=args.repeats,
-            warmup=args.warmup,
-            cfg_options=args.cfg_options)
-    except (ValueError, FileNotFoundError, TypeError, RuntimeError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    report = complexity_report(
+        args.config,
+        shape=args.shape,
+        batch=args.batch,
+        device=args.device,
+        latency=not args.no_latency,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        cfg_options=args.cfg_options)
     print(format_report(report))
     text = json.dumps(report, indent=2)
     if args.json:

@@ -82,21 +82,17 @@ def main(argv=None) -> int:
     if len(shape) != 2:
         print('error: --shape takes H W or one value', file=sys.stderr)
         return 1
-    try:
-        model = init_spn_model(
-            args.config,
-            args.checkpoint,
-            device='cpu',
-            cfg_options=args.cfg_options)
-        names = export_onnx(
-            model.generator,
-            args.out,
-            shape=shape,
-            opset=args.opset,
-            dynamic_batch=not args.no_dynamic_batch)
-    except (ValueError, FileNotFoundError, TypeError, RuntimeError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    model = init_spn_model(
+        args.config,
+        args.checkpoint,
+        device='cpu',
+        cfg_options=args.cfg_options)
+    names = export_onnx(
+        model.generator,
+        args.out,
+        shape=shape,
+        opset=args.opset,
+        dynamic_batch=not args.no_dynamic_batch)
     print(f'exported {args.out} (inputs {", ".join(names)}; outputs raw, '
           f'inpainted; {shape[0]}x{shape[1]}, opset {args.opset}, '
           f'{"static" if args.no_dynamic_batch else "dynamic"} batch)')

@@ -43,16 +43,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        result = convert_official_checkpoint(
-            args.src,
-            args.dst,
-            variant=args.variant,
-            keep_disc=args.keep_disc,
-            unsafe_load=args.unsafe_load)
-    except (ValueError, FileNotFoundError, RuntimeError, TypeError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    result = convert_official_checkpoint(
+        args.src,
+        args.dst,
+        variant=args.variant,
+        keep_disc=args.keep_disc,
+        unsafe_load=args.unsafe_load)
     meta = result['meta']
     print(f"converted {meta['variant']} SPN generator: "
           f"{meta['num_generator_tensors']} tensors" +

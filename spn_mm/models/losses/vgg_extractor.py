@@ -32,7 +32,8 @@ import torch.nn as nn
 from torch import Tensor
 
 from spn_mm.registry import MODELS
-from spn_mm.utils.weights_io import check_finite, load_weights_file
+from spn_mm.utils.weights_io import (WeightsKeyError, check_finite,
+                                     load_weights_file)
 
 # torchvision's VGG19 ('E') feature configuration.
 VGG19_CFG: Tuple = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512,
@@ -173,7 +174,7 @@ class SPNVGG19FeatureExtractor(nn.Module):
             }
             missing = sorted(set(self.features.state_dict()) - set(state))
             if missing:
-                raise KeyError(f'vgg_path: {vgg_path!r} lacks VGG19 weights '
+                raise WeightsKeyError(f'vgg_path: {vgg_path!r} lacks VGG19 weights '
                                f'{missing} (features indices).')
             self.features.load_state_dict(state, strict=True)
         self.requires_grad_(False)

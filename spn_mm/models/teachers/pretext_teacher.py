@@ -8,6 +8,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from spn_mm.utils.cli_errors import ConfigKeyError
 from .base_teacher import (TAP_RESIZE_MODES, BaseTeacher, check_channels,
                            resize_to)
 from .teacher_checkpoint import get_key_map, load_into, load_teacher_state_dict
@@ -22,7 +23,7 @@ def _get_module(root: nn.Module, path: str, what: str) -> nn.Module:
     for part in path.split('.'):
         children = dict(module.named_children())
         if part not in children:
-            raise KeyError(
+            raise ConfigKeyError(
                 f'PretextTeacher: {what} {path!r} does not exist in the '
                 f'built model; at {part!r} the available children are '
                 f'{sorted(children)}')

@@ -16,6 +16,7 @@ from mmengine.logging import MMLogger, print_log
 from torch import Tensor
 
 from spn_mm.converters.asl_tresnet import convert_asl_tresnet
+from spn_mm.utils.cli_errors import ConfigKeyError
 from spn_mm.utils.weights_io import check_finite, load_weights_file
 
 StateDict = Dict[str, Tensor]
@@ -90,7 +91,7 @@ def get_key_map(
     if key_map is None or callable(key_map):
         return key_map
     if key_map not in TEACHER_KEY_MAPS:
-        raise KeyError(f'unknown checkpoint_key_map {key_map!r}; available: '
+        raise ConfigKeyError(f'unknown checkpoint_key_map {key_map!r}; available: '
                        f'{sorted(TEACHER_KEY_MAPS)}')
     return TEACHER_KEY_MAPS[key_map]
 
