@@ -1,5 +1,6 @@
 """SPN training-step benchmark: one full ``SPNInpaintor.train_step``
-(teacher targets, generator, D step, G step with every configured loss).
+(teacher targets, generator, D step where the config has a discriminator,
+G step with every configured loss).
 
     python benchmarks/bench_train.py [--variants det prob] \
         [--width reduced|full] [--size 64] [--batch 4] [--device cpu] \
@@ -92,16 +93,21 @@ def build_model(variant: str, width: str) -> torch.nn.Module:
     return model
 
 
-def optim_cfg(kind: str) -> Dict:
-    """MultiOptimWrapperConstructor config of one path (official Adam)."""
+def optim_cfg(kind: str, model: torch.nn.Module) -> Dict:
+    """MultiOptimWrapperConstructor config of one path (official Adam) for
+    the trained parts the model has (``configs/spn_demo.py`` has no
+    discriminator)."""
     base = Config.fromfile(ADAM).optim_wrapper.to_dict()
+    if getattr(model, 'disc', None) is None:
+        base.pop('disc')
     extra = dict(
         fp32=dict(type='OptimWrapper'),
         bf16_cpu=dict(type='SPNAutocastOptimWrapper', dtype='bfloat16'),
         fp16_cuda=dict(type='AmpOptimWrapper', loss_scale='dynamic'),
         bf16_cuda=dict(type='AmpOptimWrapper', dtype='bfloat16'))[kind]
     for key in ('generator', 'disc'):
-        base[key].update(extra)
+        if key in base:
+            base[key].update(extra)
     return base
 
 
@@ -154,7 +160,7 @@ def main(argv=None) -> int:
         for name, kind, cl in paths:
             model = to_memory_format(copy.deepcopy(base), cl)
             with DefaultScope.overwrite_default_scope('mmagic'):
-                optim = build_optim_wrapper(model, optim_cfg(kind))
+                optim = build_optim_wrapper(model, optim_cfg(kind, model))
             assert isinstance(optim, OptimWrapperDict)
 
             def run(model=model, optim=optim):

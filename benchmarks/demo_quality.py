@@ -1,6 +1,6 @@
 """Why the prior matters, on the demo data: SPN vs SPN "w/o teacher".
 
-Trains the demo SPN (``configs/spn_demo.py``, edge teacher + prior
+Trains the demo SPN (``configs/spn_demo.py``, edge + colour teacher and prior
 distillation) and its "w/o teacher" variant (no teacher, no distillation
 loss; the prior learner is still trained end-to-end through the image
 losses, as ``configs/ablations/spn_paris_wo-teacher.py``) with the same
@@ -14,9 +14,13 @@ Outputs, in ``--work-dir`` (default ``work_dirs/demo_quality``):
 ``<variant>_seed<S>/`` (each run and its ``report/``), ``demo_quality.json``
 and ``demo_quality.md``.
 
-Usage (the full benchmark is 6 demo trainings, ~45 min on 2 quiet cores)::
+Usage (the full benchmark is 6 demo trainings)::
 
-    python benchmarks/demo_quality.py [--seeds 0 1 2] [--iters 1500]
+    python benchmarks/demo_quality.py [--seeds 0 1 2] [--iters N]
+    # on 2 cores: one variant per process, one thread each, then compare
+    OMP_NUM_THREADS=1 python benchmarks/demo_quality.py --variants default &
+    OMP_NUM_THREADS=1 python benchmarks/demo_quality.py --variants wo_teacher
+    wait; python benchmarks/demo_quality.py   # reuses the 6 finished runs
 """
 import argparse
 import json
@@ -156,18 +160,26 @@ def main(argv=None) -> int:
     parser.add_argument('--data', default='data/demo',
                         help='demo data folder (built if missing)')
     parser.add_argument('--work-dir', default='work_dirs/demo_quality')
+    parser.add_argument(
+        '--variants', nargs='+', choices=list(VARIANTS), default=None,
+        help='train only these variants (e.g. one per process on a 2-core '
+        'machine); the tables compare both once every run exists')
     args = parser.parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
     run([sys.executable, osp.join(REPO, 'tools', 'prepare_demo_data.py'),
          '--out', args.data], osp.join(args.work_dir, 'benchmark.log'))
     tables = OrderedDict((v, []) for v in VARIANTS)
     for seed in args.seeds:
-        for variant in VARIANTS:
+        for variant in args.variants or VARIANTS:
             work = osp.join(args.work_dir, f'{variant}_seed{seed}')
             print(f'[demo_quality] {variant} seed {seed} -> {work}',
                   flush=True)
             tables[variant].append(
                 one_run(work, variant, seed, args.data, args.iters))
+    if args.variants and set(args.variants) != set(VARIANTS):
+        print('[demo_quality] trained ' + ', '.join(args.variants) +
+              '; run again without --variants for the comparison')
+        return 0
     agg = aggregate(tables)
     res = dict(seeds=args.seeds, iters=args.iters, config=DEMO_CFG,
                variants={k: v or '(demo config)' for k, v in

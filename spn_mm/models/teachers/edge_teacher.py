@@ -44,6 +44,10 @@ class EdgeTeacher(BaseTeacher):
         low_threshold (float): Canny weak threshold. Default: 0.05.
         high_threshold (float): Canny strong threshold. Default: 0.1.
         hysteresis_iters (int): Canny hysteresis dilations. Default: 4.
+        with_color (bool): Also return the level's area-resized RGB image
+            (3 more channels after the edge channels): a smooth colour
+            "structure" prior in the spirit of StructureFlow (Ren et al.,
+            ICCV 2019) next to the EC-style edges. Default: False.
         upsample_factor (int): See :class:`BaseTeacher`. Default: 2.
         upsample_mode (str): See :class:`BaseTeacher`. Default: 'bilinear'.
         init_cfg (dict, optional): Unused. Default: None.
@@ -58,6 +62,7 @@ class EdgeTeacher(BaseTeacher):
                  low_threshold: float = 0.05,
                  high_threshold: float = 0.1,
                  hysteresis_iters: int = 4,
+                 with_color: bool = False,
                  upsample_factor: int = 2,
                  upsample_mode: str = 'bilinear',
                  init_cfg: Optional[dict] = None) -> None:
@@ -84,6 +89,7 @@ class EdgeTeacher(BaseTeacher):
         self.low_threshold = low_threshold
         self.high_threshold = high_threshold
         self.hysteresis_iters = int(hysteresis_iters)
+        self.with_color = bool(with_color)
         sobel_x = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]
                                 ]) / 8
         self.register_buffer(
@@ -108,7 +114,8 @@ class EdgeTeacher(BaseTeacher):
     @property
     def out_channels(self) -> List[int]:
         """Channels of the returned targets, fine -> coarse."""
-        return [3 if self.return_xy else 1] * self.num_scales
+        edges = 3 if self.return_xy else 1
+        return [edges + (3 if self.with_color else 0)] * self.num_scales
 
     def gradients(self, gray: Tensor) -> Tuple[Tensor, Tensor]:
         """Smoothed Sobel gradients of a (B, 1, h, w) luma map."""
@@ -159,7 +166,8 @@ class EdgeTeacher(BaseTeacher):
             sizes (list[tuple[int, int]]): Level sizes, fine -> coarse.
 
         Returns:
-            list[Tensor]: (B, C, h_l, w_l), C = 3 (sobel + return_xy) or 1.
+            list[Tensor]: (B, C, h_l, w_l), C = 3 (sobel + return_xy) or 1,
+            plus 3 (the level's RGB in [0, 1]) with ``with_color``.
         """
         gray = (x * self.luma.to(x)).sum(dim=1, keepdim=True)
         outs = []
@@ -167,11 +175,15 @@ class EdgeTeacher(BaseTeacher):
             level = F.adaptive_avg_pool2d(gray, size)
             gx, gy = self.gradients(level)
             if self.mode == 'canny':
-                outs.append(self.canny(gx, gy))
+                edges = self.canny(gx, gy)
             else:
                 mag = torch.sqrt(gx**2 + gy**2)
-                outs.append(
-                    torch.cat([mag, gx, gy], dim=1) if self.return_xy else mag)
+                edges = torch.cat([mag, gx, gy],
+                                  dim=1) if self.return_xy else mag
+            if self.with_color:
+                edges = torch.cat([edges, F.adaptive_avg_pool2d(x, size)],
+                                  dim=1)
+            outs.append(edges)
         return outs
 
     def init_weights(self) -> None:

@@ -44,6 +44,25 @@ def test_sobel_values_on_a_step():
     assert gy.abs().max() == 0
 
 
+def test_with_color_appends_the_area_resized_rgb():
+    """``with_color``: after the edge channel, each level holds the image's
+    mean colour over the level's pixel footprint ([0, 1]), here checked
+    against 2x2 / 4x4 block means computed with numpy."""
+    import numpy as np
+    img = torch.rand(2, 3, 16, 16) * 2 - 1  # [-1, 1], as the inpaintor feeds
+    plain = EdgeTeacher(num_levels=3, upsample_factor=1)
+    t = EdgeTeacher(num_levels=3, upsample_factor=1, with_color=True)
+    assert t.out_channels == [4, 4, 4]
+    outs, edges = t(img), plain(img)
+    rgb = ((img + 1) / 2).numpy()
+    for level, (out, edge) in enumerate(zip(outs, edges)):
+        k = 2**level
+        blocks = rgb.reshape(2, 3, 16 // k, k, 16 // k, k).mean(axis=(3, 5))
+        assert out.shape == (2, 4, 16 // k, 16 // k)
+        assert torch.equal(out[:, :1], edge)
+        np.testing.assert_allclose(out[:, 1:].numpy(), blocks, atol=1e-6)
+
+
 def test_canny_thin_edge_at_the_step():
     t = EdgeTeacher(mode='canny', num_levels=3)
     outs = t(_step_image(32))
