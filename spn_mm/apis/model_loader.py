@@ -77,7 +77,7 @@ def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
     if dev.type == 'cuda':
         if not torch.cuda.is_available():
             raise DeviceError(f'device {str(device)!r} was requested but '
-                               'CUDA is not available; use device="cpu"')
+                              'CUDA is not available; use device="cpu"')
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(
                 f'device {str(device)!r}: only {torch.cuda.device_count()} '
