@@ -13,6 +13,11 @@ cd "$REPO"
 CORES="$(nproc 2>/dev/null || echo 1)"
 WORKERS="${SPN_TEST_WORKERS:-$(( CORES < 2 ? CORES : 2 ))}"
 XDIST=()
+if [[ "$WORKERS" -gt 1 ]] && ! .venv/bin/python -c 'import xdist' 2>/dev/null; then
+    echo "[run_tests] pytest-xdist is not installed (tools/install.sh installs it):" \
+        "running in one process" >&2
+    WORKERS=1
+fi
 if [[ "$WORKERS" -gt 1 ]]; then
     XDIST=(-n "$WORKERS" --dist loadfile)
     export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
