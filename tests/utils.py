@@ -46,17 +46,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_cmd(cmd: Sequence[str], timeout: int = 600, env: Optional[dict] = None,
-            cwd: str = REPO_ROOT) -> subprocess.CompletedProcess:
-    """Run a command, raising with its full output if it fails."""
+def tool_env(env: Optional[dict] = None) -> dict:
+    """The environment the tests run tools in: one thread unless set, the
+    repo first on ``PYTHONPATH``, then ``env``'s entries."""
     full_env = dict(os.environ)
     full_env.setdefault('OMP_NUM_THREADS', '1')
     full_env['PYTHONPATH'] = REPO_ROOT + os.pathsep + full_env.get(
         'PYTHONPATH', '')
-    if env:
-        full_env.update(env)
+    full_env.update(env or {})
+    return full_env
+
+
+def run_cmd(cmd: Sequence[str], timeout: int = 600, env: Optional[dict] = None,
+            cwd: str = REPO_ROOT) -> subprocess.CompletedProcess:
+    """Run a command, raising with its full output if it fails."""
     proc = subprocess.run(
-        list(cmd), cwd=cwd, env=full_env, capture_output=True, text=True,
+        list(cmd), cwd=cwd, env=tool_env(env), capture_output=True, text=True,
         timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(

@@ -13,9 +13,9 @@ from typing import List, Optional
 import numpy as np
 from PIL import Image
 
-TESTS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-REPO_ROOT = osp.dirname(TESTS_DIR)
-TOOLS = osp.join(REPO_ROOT, 'tools')
+from utils import REPO_ROOT, TOOLS, tool_env
+
+TESTS_DIR = osp.join(REPO_ROOT, 'tests')
 
 
 def cli(script: str,
@@ -24,16 +24,10 @@ def cli(script: str,
         preexec_fn=None,
         timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``tools/<script>`` as a user would; never raises on rc != 0."""
-    full_env = dict(os.environ)
-    full_env.setdefault('OMP_NUM_THREADS', '1')
-    full_env['PYTHONPATH'] = REPO_ROOT + os.pathsep + full_env.get(
-        'PYTHONPATH', '')
-    if env:
-        full_env.update(env)
     return subprocess.run([sys.executable,
                            osp.join(TOOLS, script), *args],
                           cwd=REPO_ROOT,
-                          env=full_env,
+                          env=tool_env(env),
                           capture_output=True,
                           text=True,
                           timeout=timeout,
