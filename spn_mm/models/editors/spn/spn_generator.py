@@ -3,12 +3,14 @@ import copy
 from dataclasses import dataclass, fields
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.distributions import Normal
 
 from spn_mm.registry import MODELS
 from .input_convention import learner_view, to_official
+from .row_tiling import DEFAULT_TILE_PIXELS
 from .spn_blocks import SPNSPADE
 
 SeedType = Optional[Union[int, Sequence[int]]]
@@ -216,9 +218,13 @@ class SPNGenerator(BaseModule):
                          num_samples: int = 1,
                          seed: SeedType = None,
                          sample: str = 'random',
-                         noise: Optional[Tensor] = None) -> SPNFeatures:
+                         noise: Optional[Tensor] = None,
+                         low_memory: bool = False,
+                         tile_pixels: int = DEFAULT_TILE_PIXELS
+                         ) -> SPNFeatures:
         """The whole network: image encoder, prior learner (+ variational
-        prior), SPADE decoder (no ``no_grad`` inside; the caller decides).
+        prior), SPADE decoder (no ``no_grad`` inside unless ``low_memory``;
+        the caller decides).
 
         Args:
             masked_img (Tensor): (B, 3, H, W) in [-1, 1], holes 0.
@@ -234,10 +240,36 @@ class SPNGenerator(BaseModule):
                 ``'random'``.
             noise (Tensor, optional): Explicit standard-normal noise (K*B,
                 latent, h', w'), ``z = mu + noise * sigma`` (ONNX export).
+            low_memory (bool): Exact low-memory inference: every stage at
+                resolution >= H/2 runs on row stripes of about
+                ``tile_pixels`` pixels (whole-image normalisation statistics
+                accumulated first, in float64), under ``torch.no_grad()``;
+                the distillation heads are skipped (``distill`` is empty).
+                Equal to the default path up to float32 rounding (<= 1e-5);
+                peak memory about linear in the pixels with a much smaller
+                constant (benchmarks/README.md). Needs ``fusion='spade'``.
+                Default: False (the training/reference path).
+            tile_pixels (int): Pixels per stripe with ``low_memory``.
+                Default: ``DEFAULT_TILE_PIXELS`` (2**17, 128 rows at 1024
+                wide).
 
         Returns:
             SPNFeatures: See its attributes.
         """
+        if low_memory:
+            if not isinstance(tile_pixels, int) or tile_pixels < 1:
+                raise ValueError('SPNGenerator: `tile_pixels` must be an int '
+                                 f'>= 1, got {tile_pixels!r}')
+            with torch.no_grad():
+                return self._features(masked_img, mask, num_samples, seed,
+                                      sample, noise, tile_pixels)
+        return self._features(masked_img, mask, num_samples, seed, sample,
+                              noise, None)
+
+    def _features(self, masked_img: Tensor, mask: Tensor, num_samples: int,
+                  seed: SeedType, sample: str, noise: Optional[Tensor],
+                  tile: Optional[int]) -> SPNFeatures:
+        """:meth:`forward_features`; ``tile`` None = the default path."""
         if sample not in ('random', 'mean'):
             raise ValueError("SPNGenerator: `sample` must be 'random' or "
                              f"'mean', got {sample!r}")
@@ -245,8 +277,9 @@ class SPNGenerator(BaseModule):
             raise ValueError('SPNGenerator: `num_samples` must be an int '
                              f'>= 1, got {num_samples!r}')
         x01, mask, learner_in = self.prepare_inputs(masked_img, mask)
-        feat_enc = self.image_generator.encode(x01, mask)
-        fused, skips = self.prior_learner.encode(learner_in)
+        feat_enc = self.image_generator.encode(x01, mask, tile_pixels=tile)
+        fused, skips = self.prior_learner.encode(learner_in, tile_pixels=tile)
+        del learner_in
         dist = None
         extra = None
         k = 1
@@ -266,8 +299,11 @@ class SPNGenerator(BaseModule):
                 raise ValueError('SPNGenerator: `noise` needs the '
                                  'variational prior (probabilistic model)')
             fused_k, feat_enc_k = fused, feat_enc
-        priors, distill = self.prior_learner.decode(fused_k, skips, extra)
-        dec = self.image_generator.decode(feat_enc_k, priors)
+        priors, distill = self.prior_learner.decode(
+            fused_k, skips, extra, tile_pixels=tile)
+        del skips
+        dec = self.image_generator.decode(
+            feat_enc_k, priors, tile_pixels=tile)
         return SPNFeatures(
             out=2 * dec['out'] - 1,
             out01=dec['out'],
@@ -365,8 +401,11 @@ class SPNGenerator(BaseModule):
                      mask: Tensor,
                      num_samples: int = 1,
                      seed: SeedType = None,
-                     sample: str = 'random') -> Tensor:
-        """Inference forward (no ``no_grad`` inside; the caller decides).
+                     sample: str = 'random',
+                     low_memory: bool = False,
+                     tile_pixels: int = DEFAULT_TILE_PIXELS) -> Tensor:
+        """Inference forward (no ``no_grad`` inside unless ``low_memory``;
+        the caller decides).
 
         Args:
             masked_img (Tensor): (B, 3, H, W) in [-1, 1], holes 0.
@@ -380,6 +419,10 @@ class SPNGenerator(BaseModule):
                 uses the global RNG. Default: None.
             sample (str): ``'random'`` or ``'mean'`` (z = mu,
                 deterministic). Default: ``'random'``.
+            low_memory (bool): Exact low-memory inference (row stripes,
+                no autograd); see :meth:`forward_features`. Default: False.
+            tile_pixels (int): Pixels per stripe with ``low_memory``.
+                Default: ``DEFAULT_TILE_PIXELS``.
 
         Returns:
             Tensor: (B, 3, H, W) if K == 1, else (K, B, 3, H, W), in [-1, 1].
@@ -389,7 +432,9 @@ class SPNGenerator(BaseModule):
             mask,
             num_samples=num_samples,
             seed=seed,
-            sample=sample)
+            sample=sample,
+            low_memory=low_memory,
+            tile_pixels=tile_pixels)
         out = res.out
         b = masked_img.shape[0]
         if num_samples == 1:
