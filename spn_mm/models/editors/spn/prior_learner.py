@@ -7,8 +7,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
-from .row_tiling import (conv_rows, materialize, pixel_shuffle_rows,
-                         tensor_rows, cat_rows)
+from .row_tiling import (as_rows, cat_rows, conv_rows, materialize,
+                         pixel_shuffle_rows, tensor_rows)
 from .spn_blocks import (SPNResBlock, SPNResidualDenseBlock,
                          SPNShortcutResBlock)
 
@@ -195,10 +195,13 @@ class SemanticPriorLearner(BaseModule):
             x (Tensor): (B, 4, 2H, 2W), ``cat([masked_img_2x, mask_2x])``.
             tile_pixels (int, optional): None: the whole-image forward. An
                 int: the exact low-memory path for inference (no autograd):
-                the 2H-resolution encoder convs run on row stripes of about
-                this many pixels (the (B, b, 2H, 2W) map is never stored)
-                and the global feature fusion (1x1 conv over the
-                concatenated RDB outputs) is accumulated RDB by RDB.
+                the encoder convs run on row stripes of about this many
+                pixels, neither the (B, b, 2H, 2W) map nor ``x_sm_256`` is
+                stored (``x_sm_256`` is returned as a
+                :class:`~.row_tiling.RowSource` that recomputes its rows
+                from ``x`` when :meth:`decode` needs them), and the global
+                feature fusion (1x1 conv over the concatenated RDB outputs)
+                is accumulated RDB by RDB.
 
         Returns:
             tuple[Tensor, list[Tensor]]: S_enc^L (B, C, H/4, W/4) and the
@@ -222,14 +225,12 @@ class SemanticPriorLearner(BaseModule):
         return fused, [skip_fine, skip_coarse]
 
     def _encode_tiled(self, x: Tensor,
-                      tile_pixels: int) -> Tuple[Tensor, List[Tensor]]:
+                      tile_pixels: int) -> Tuple[Tensor, List]:
         """:meth:`encode` on row stripes (see there)."""
         feat = conv_rows(tensor_rows(x), self.enc_conv1, post=torch.relu_)
-        skip_fine = materialize(
-            conv_rows(feat, self.enc_conv2, post=torch.relu_), tile_pixels)
+        skip_fine = conv_rows(feat, self.enc_conv2, post=torch.relu_)
         skip_coarse = materialize(
-            conv_rows(
-                tensor_rows(skip_fine), self.enc_conv3, post=torch.relu_),
+            conv_rows(skip_fine, self.enc_conv3, post=torch.relu_),
             tile_pixels)
         x_sm = materialize(
             conv_rows(
@@ -263,6 +264,9 @@ class SemanticPriorLearner(BaseModule):
         Args:
             fused (Tensor): S_enc^L (N, C, h, w).
             skips (list[Tensor]): Skips from :meth:`encode` (batch N).
+                With ``tile_pixels`` they may be
+                :class:`~.row_tiling.RowSource` s, and the list is emptied
+                as they are used (so that they can be freed).
             extra (Tensor, optional): Variational plug-in output
                 (N, variational_channels, h, w), concatenated after ``fused``.
                 Required iff ``variational_channels > 0``.
@@ -288,17 +292,18 @@ class SemanticPriorLearner(BaseModule):
         layouts = [feat]  # coarse -> fine while building
         for stage in range(len(self.up_convs)):
             conv, block = self.up_convs[stage], self.up_blocks[stage]
-            skip = skips[len(skips) - 1 - stage]
             if tile_pixels is not None:
+                skip = as_rows(skips.pop())  # coarsest first, then freed
                 # ReLU before the pixel shuffle: the same values
                 up_rows = pixel_shuffle_rows(
                     conv_rows(tensor_rows(layouts[-1]), conv,
                               post=torch.relu_))
                 layouts.append(
-                    materialize(
-                        block.rows(cat_rows(tensor_rows(skip), up_rows)),
-                        tile_pixels))
+                    materialize(block.rows(cat_rows(skip, up_rows)),
+                                tile_pixels))
+                del skip, up_rows
                 continue
+            skip = skips[len(skips) - 1 - stage]
             up = F.relu(F.pixel_shuffle(conv(layouts[-1]), 2))
             layouts.append(block(torch.cat([skip, up], dim=1)))
         priors = layouts[::-1]

@@ -26,9 +26,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-# Default number of pixels (rows x width) of one stripe: 128 rows at 1024
-# wide, i.e. 64 MB for a 128-channel fp32 stripe.
-DEFAULT_TILE_PIXELS = 2**17
+# Default number of pixels (rows x width) of one stripe: 64 rows at 1024
+# wide, i.e. 32 MB for a 128-channel fp32 stripe.
+DEFAULT_TILE_PIXELS = 2**16
 
 
 class RowSource:
@@ -124,6 +124,16 @@ def cat_rows(*srcs: RowSource) -> RowSource:
         lambda *xs: torch.cat(xs, dim=1),
         *srcs,
         channels=sum(s.channels for s in srcs))
+
+
+def repeat_rows(src: RowSource, times: int) -> RowSource:
+    """``x.repeat(times, 1, 1, 1)`` (the batch stacked ``times`` times)."""
+    return map_rows(lambda t: t.repeat(times, 1, 1, 1), src)
+
+
+def as_rows(x) -> RowSource:
+    """``x`` if it is a :class:`RowSource`, else :func:`tensor_rows`."""
+    return x if isinstance(x, RowSource) else tensor_rows(x)
 
 
 def _coarse_range(a: int, b: int) -> Tuple[int, int]:

@@ -282,16 +282,19 @@ class SPADEGenerator(BaseModule):
         for block in self.middle_blocks:
             x = block(x, coarsest)
         feat_dec = x
-        for block, prior in zip(self.decoder_blocks, levels[-2::-1]):
+        x_rows = tensor_rows(x)
+        for i, (block, prior) in enumerate(
+                zip(self.decoder_blocks, levels[-2::-1])):
+            if i:  # the last block's output is not stored: out_conv reads
+                x_rows = tensor_rows(materialize(x_rows, tile_pixels))
             # nearest 2x up-sampling repeats every value 4 times: the
             # instance-norm statistics of the up-sampled map are those of x
-            stats = instance_norm_params(tensor_rows(x), tile_pixels)
-            x = materialize(
-                block.rows(up2_rows(tensor_rows(x)), stats, prior,
-                           tile_pixels), tile_pixels)
+            stats = instance_norm_params(x_rows, tile_pixels)
+            x_rows = block.rows(up2_rows(x_rows), stats, prior, tile_pixels)
         out = materialize(
             conv_rows(
-                map_rows(lambda t: F.leaky_relu(t, 0.2), tensor_rows(x)),
+                map_rows(lambda t: F.leaky_relu(t, 0.2, inplace=True),
+                         x_rows),
                 self.out_conv,
                 post=lambda y: (torch.tanh(y) + 1) / 2), tile_pixels)
         return dict(feat_dec=feat_dec, out=out)

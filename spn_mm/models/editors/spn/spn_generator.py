@@ -10,7 +10,7 @@ from torch.distributions import Normal
 
 from spn_mm.registry import MODELS
 from .input_convention import learner_view, to_official
-from .row_tiling import DEFAULT_TILE_PIXELS
+from .row_tiling import DEFAULT_TILE_PIXELS, RowSource, repeat_rows
 from .spn_blocks import SPNSPADE
 
 SeedType = Optional[Union[int, Sequence[int]]]
@@ -250,7 +250,7 @@ class SPNGenerator(BaseModule):
                 constant (benchmarks/README.md). Needs ``fusion='spade'``.
                 Default: False (the training/reference path).
             tile_pixels (int): Pixels per stripe with ``low_memory``.
-                Default: ``DEFAULT_TILE_PIXELS`` (2**17, 128 rows at 1024
+                Default: ``DEFAULT_TILE_PIXELS`` (2**16, 64 rows at 1024
                 wide).
 
         Returns:
@@ -292,7 +292,10 @@ class SPNGenerator(BaseModule):
                 mode=sample,
                 noise=noise)
             fused_k = fused.repeat(k, 1, 1, 1)
-            skips = [s.repeat(k, 1, 1, 1) for s in skips]
+            skips = [
+                repeat_rows(s, k) if isinstance(s, RowSource) else s.repeat(
+                    k, 1, 1, 1) for s in skips
+            ]
             feat_enc_k = feat_enc.repeat(k, 1, 1, 1)
         else:
             if noise is not None:
