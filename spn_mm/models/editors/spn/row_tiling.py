@@ -11,9 +11,13 @@ Every operation is exact: a convolution stripe is computed from the input
 rows it needs (its halo) and the image borders are padded as the whole-image
 convolution pads them (zeros, or ``reflect`` indices of the full image, not
 of the stripe). Whole-image statistics (instance and region normalisation)
-are accumulated in float64 over stripes first (:func:`channel_stats`) and
-applied stripe by stripe afterwards. The results equal the whole-image
-forward up to float32 rounding (summation order), i.e. about 1e-6.
+are computed first, over the whole map but a few channels at a time, by the
+same kernel as the whole-image forward (:func:`instance_norm_stats`; they
+are per channel, so bit for bit the same), and applied stripe by stripe
+afterwards with the kernel's rounding (:func:`normalize_rows`). Stripe
+convolutions give the whole-image values (bit for bit in the tests on this
+CPU); what remains is float32 rounding where a caller changes the order of
+a sum (the prior learner's global feature fusion).
 
 Used by :class:`SPNGenerator` with ``low_memory=True`` through the
 ``tile_pixels`` argument of the stages of :class:`SemanticPriorLearner` and
@@ -234,53 +238,48 @@ def conv_rows(src: RowSource,
     return RowSource(fetch, weight.shape[0], out_h, out_w)
 
 
-def channel_stats(src: RowSource,
-                  tile_pixels: int,
-                  weight: Optional[RowSource] = None
-                  ) -> Tuple[Tensor, Tensor]:
-    """Per-sample, per-channel sum and sum of squares over the whole map
-    in float64, accumulated stripe by stripe.
+def norm_chunk_channels(tile_pixels: int, height: int, width: int) -> int:
+    """Channels per chunk of whole-map statistics (about
+    ``8 * tile_pixels`` elements per sample, at least 1)."""
+    return max(1, 8 * tile_pixels // (height * width))
+
+
+def instance_norm_stats(chunk: Callable[[int, int], Tensor],
+                        channels: int,
+                        group: int,
+                        eps: float = 1e-5) -> Tuple[Tensor, Tensor]:
+    """Per-sample, per-channel mean and 1/sqrt(var + eps) of
+    ``F.instance_norm``, computed by the same kernel a few channels at a
+    time (instance-norm statistics are per channel, so this is exactly the
+    whole-map result, bit for bit).
 
     Args:
-        src (RowSource): The map x (B, C, H, W).
-        tile_pixels (int): Stripe size.
-        weight (RowSource, optional): (B, 1, H, W) weights w; then
-            ``sum(x * w)`` and ``sum((x * w)**2)`` are accumulated.
+        chunk (Callable[[int, int], Tensor]): ``chunk(c0, c1)`` gives
+            channels ``[c0, c1)`` of the whole map, (B, c1 - c0, H, W).
+        channels (int): C.
+        group (int): Channels per chunk.
+        eps (float): Default: 1e-5.
 
     Returns:
-        tuple[Tensor, Tensor]: ``(sum, sum_sq)``, (B, C, 1, 1) float64.
+        tuple[Tensor, Tensor]: ``(mean, invstd)``, (B, C, 1, 1).
     """
-    step = stripe_rows(tile_pixels, src.width)
-    s1 = s2 = None
-    for a in range(0, src.height, step):
-        b = min(src.height, a + step)
-        x = src.rows(a, b).double()
-        if weight is not None:
-            x = x * weight.rows(a, b).double()
-        p1 = x.sum(dim=(2, 3), keepdim=True)
-        p2 = x.square().sum(dim=(2, 3), keepdim=True)
-        s1 = p1 if s1 is None else s1 + p1
-        s2 = p2 if s2 is None else s2 + p2
-    return s1, s2
-
-
-def instance_norm_params(src: RowSource,
-                         tile_pixels: int,
-                         eps: float = 1e-5) -> Tuple[Tensor, Tensor]:
-    """Mean and 1/sqrt(biased var + eps) of ``F.instance_norm`` over the
-    whole map (float64 statistics), each (B, C, 1, 1) in float64."""
-    s1, s2 = channel_stats(src, tile_pixels)
-    n = src.height * src.width
-    mean = s1 / n
-    var = (s2 / n - mean.square()).clamp_min(0)
-    return mean, (var + eps).rsqrt()
+    means, invstds = [], []
+    for c0 in range(0, channels, group):
+        x = chunk(c0, min(channels, c0 + group))
+        b, c, h, w = x.shape
+        _, mean, invstd = torch.native_batch_norm(
+            x.reshape(1, b * c, h, w), None, None, None, None, True, 0.0,
+            eps)
+        means.append(mean.view(b, c, 1, 1))
+        invstds.append(invstd.view(b, c, 1, 1))
+    return torch.cat(means, dim=1), torch.cat(invstds, dim=1)
 
 
 def normalize_rows(src: RowSource, mean: Tensor,
-                   rstd: Tensor) -> RowSource:
-    """``(x - mean) * rstd`` row by row (mean, rstd (B, C, 1, 1))."""
-
-    def fn(x: Tensor) -> Tensor:
-        return (x - mean.to(x.dtype)) * rstd.to(x.dtype)
-
-    return map_rows(fn, src)
+                   invstd: Tensor) -> RowSource:
+    """``(x - mean) * invstd`` row by row (mean, invstd (B, C, 1, 1)),
+    rounded as the CPU instance-norm kernel rounds it: ``x * alpha + beta``
+    as one fused multiply-add with ``alpha = invstd`` and ``beta = -mean *
+    invstd``."""
+    beta = -(mean * invstd)
+    return map_rows(lambda x: torch.addcmul(beta, x, invstd), src)

@@ -7,8 +7,9 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
-from .row_tiling import (RowSource, conv_rows, instance_norm_params,
-                         map_rows, materialize, tensor_rows, up2_rows)
+from .row_tiling import (RowSource, conv_rows, instance_norm_stats, map_rows,
+                         materialize, norm_chunk_channels, tensor_rows,
+                         up2_rows)
 from .spn_blocks import (SPNRegionNorm, SPNShortcutResBlock, SPNSPADEResBlock,
                          SPNSPADEShortcutResBlock)
 
@@ -286,11 +287,20 @@ class SPADEGenerator(BaseModule):
         for i, (block, prior) in enumerate(
                 zip(self.decoder_blocks, levels[-2::-1])):
             if i:  # the last block's output is not stored: out_conv reads
-                x_rows = tensor_rows(materialize(x_rows, tile_pixels))
-            # nearest 2x up-sampling repeats every value 4 times: the
-            # instance-norm statistics of the up-sampled map are those of x
-            stats = instance_norm_params(x_rows, tile_pixels)
-            x_rows = block.rows(up2_rows(x_rows), stats, prior, tile_pixels)
+                x = materialize(x_rows, tile_pixels)
+            # instance-norm statistics of the up-sampled map, a few
+            # channels at a time
+
+            def up_chunk(c0: int, c1: int, x: Tensor = x) -> Tensor:
+                return F.interpolate(
+                    x[:, c0:c1], scale_factor=2, mode='nearest')
+
+            stats = instance_norm_stats(
+                up_chunk, x.shape[1],
+                norm_chunk_channels(tile_pixels, 2 * x.shape[2],
+                                    2 * x.shape[3]))
+            x_rows = block.rows(
+                up2_rows(tensor_rows(x)), stats, prior, tile_pixels)
         out = materialize(
             conv_rows(
                 map_rows(lambda t: F.leaky_relu(t, 0.2, inplace=True),

@@ -18,9 +18,9 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
-from .row_tiling import (RowSource, channel_stats, conv_rows,
-                         instance_norm_params, map_rows, materialize,
-                         normalize_rows, stripe_rows, tensor_rows)
+from .row_tiling import (RowSource, conv_rows, instance_norm_stats, map_rows,
+                         materialize, norm_chunk_channels, normalize_rows,
+                         stripe_rows, tensor_rows)
 
 
 def _check_feature(x: Tensor, channels: int, name: str, field: str) -> None:
@@ -127,9 +127,10 @@ class SPNRegionNorm(BaseModule):
         """:meth:`forward` (then an optional ReLU) on row stripes, **in
         place** (inference, no autograd).
 
-        The whole-image statistics of every region (mean, then the
-        instance-norm mean/variance of the filled map) are accumulated over
-        stripes in float64 first; then each stripe is normalised.
+        The statistics of every region are computed first, over the whole
+        map but a few channels at a time, with the operations of
+        :meth:`forward` (they are per channel, so the result is the same
+        bit for bit); then each row stripe is normalised.
 
         Args:
             x (Tensor): Features (B, C, H, W), overwritten.
@@ -145,25 +146,24 @@ class SPNRegionNorm(BaseModule):
         mask = F.interpolate(
             mask.to(x.dtype), size=x.shape[-2:], mode='nearest')
         h, w = x.shape[-2:]
-        n = h * w
-        xs = tensor_rows(x)
+        group = norm_chunk_channels(tile_pixels, h, w)
         regions = []
         for region in (mask, 1 - mask):
             count = region.sum(dim=(2, 3), keepdim=True)
             count = torch.where(count == 0, torch.ones_like(count), count)
-            s1, _ = channel_stats(xs, tile_pixels, tensor_rows(region))
-            mean = (s1 / count.double()).to(x.dtype)
+            means = []
 
-            def fill(t: Tensor, r: Tensor, mean: Tensor = mean) -> Tensor:
-                return t * r + (1 - r) * mean
+            def filled(c0: int, c1: int, region: Tensor = region,
+                       count: Tensor = count, means: list = means) -> Tensor:
+                masked = x[:, c0:c1] * region
+                mean = masked.sum(dim=(2, 3), keepdim=True) / count
+                means.append(mean)
+                return masked + (1 - region) * mean
 
-            f1, f2 = channel_stats(
-                map_rows(fill, xs, tensor_rows(region)), tile_pixels)
-            f_mean = f1 / n
-            f_var = (f2 / n - f_mean.square()).clamp_min(0)
-            rstd = (f_var + self.eps).rsqrt()
-            regions.append((region, fill, f_mean.to(x.dtype),
-                            rstd.to(x.dtype), torch.sqrt(count / n)))
+            f_mean, f_invstd = instance_norm_stats(filled, x.shape[1], group,
+                                                   self.eps)
+            regions.append((region, torch.cat(means, dim=1), f_mean,
+                            f_invstd, torch.sqrt(count / (h * w))))
 
         def vec(p: Tensor) -> Tensor:
             return p.view(1, -1, 1, 1)
@@ -173,8 +173,11 @@ class SPNRegionNorm(BaseModule):
             b = min(h, a + step)
             t = x[:, :, a:b]
             rn = None
-            for region, fill, f_mean, rstd, scale in regions:
-                part = (fill(t, region[:, :, a:b]) - f_mean) * rstd * scale
+            for region, mean, f_mean, f_invstd, scale in regions:
+                r = region[:, :, a:b]
+                fill = tensor_rows(t * r + (1 - r) * mean)
+                part = normalize_rows(fill, f_mean, f_invstd).rows(
+                    0, b - a) * scale
                 rn = part if rn is None else rn + part
             m = mask[:, :, a:b]
             out = rn * m * (1 + vec(self.hole_gamma)) + vec(
@@ -431,7 +434,7 @@ class SPNSPADEShortcutResBlock(BaseModule):
             x (RowSource): Features (B, in_channels, H, W).
             x_stats (tuple[Tensor, Tensor]): Mean and 1/sqrt(var + 1e-5)
                 of x per sample and channel, (B, in_channels, 1, 1)
-                (:func:`~.row_tiling.instance_norm_params`).
+                (:func:`~.row_tiling.instance_norm_stats`).
             prior (RowSource): Prior map (B, P, H, W).
             tile_pixels (int): Pixels per stripe.
 
@@ -446,9 +449,10 @@ class SPNSPADEShortcutResBlock(BaseModule):
         mid = materialize(
             conv_rows(map_rows(lrelu, self.norm1.rows(normed, prior)),
                       self.conv1), tile_pixels)
-        mid_rows = tensor_rows(mid)
-        mid_normed = normalize_rows(
-            mid_rows, *instance_norm_params(mid_rows, tile_pixels))
+        mid_stats = instance_norm_stats(
+            lambda c0, c1: mid[:, c0:c1], mid.shape[1],
+            norm_chunk_channels(tile_pixels, *mid.shape[-2:]))
+        mid_normed = normalize_rows(tensor_rows(mid), *mid_stats)
         main = conv_rows(
             map_rows(lrelu, self.norm2.rows(mid_normed, prior)), self.conv2)
         short = conv_rows(self.norm_s.rows(normed, prior), self.conv_s)
