@@ -265,11 +265,12 @@ def instance_norm_stats(chunk: Callable[[int, int], Tensor],
     """
     means, invstds = [], []
     for c0 in range(0, channels, group):
-        x = chunk(c0, min(channels, c0 + group))
+        # contiguous, as the whole map (a strided view would take the
+        # kernel's other path, which rounds differently)
+        x = chunk(c0, min(channels, c0 + group)).contiguous()
         b, c, h, w = x.shape
         _, mean, invstd = torch.native_batch_norm(
-            x.reshape(1, b * c, h, w), None, None, None, None, True, 0.0,
-            eps)
+            x.view(1, b * c, h, w), None, None, None, None, True, 0.0, eps)
         means.append(mean.view(b, c, 1, 1))
         invstds.append(invstd.view(b, c, 1, 1))
     return torch.cat(means, dim=1), torch.cat(invstds, dim=1)
