@@ -283,11 +283,11 @@ class SPADEGenerator(BaseModule):
         for block in self.middle_blocks:
             x = block(x, coarsest)
         feat_dec = x
-        x_rows = tensor_rows(x)
-        for i, (block, prior) in enumerate(
-                zip(self.decoder_blocks, levels[-2::-1])):
-            if i:  # the last block's output is not stored: out_conv reads
-                x = materialize(x_rows, tile_pixels)
+        x_rows: Optional[RowSource] = None
+        for block, prior in zip(self.decoder_blocks, levels[-2::-1]):
+            if x_rows is not None:  # store the previous block's output
+                x = materialize(x_rows, tile_pixels)  # (the last one's is
+                # streamed into out_conv below)
             # instance-norm statistics of the up-sampled map, a few
             # channels at a time
 
