@@ -22,6 +22,11 @@ reported as probably inverted; a mask without holes gives the input back
 unchanged (with a notice). Any image size works (``--hd-strategy``); known
 pixels are always copied from the input at native resolution.
 
+Memory: ``--low-memory auto`` (default) runs the generator's exact
+low-memory path (row stripes; the same result up to float32 rounding, see
+benchmarks/README.md) for network inputs above 512x512 pixels; ``on`` /
+``off`` force it.
+
 Probabilistic models: ``--num-samples K --seed S`` writes ``<name>_sample<k>``
 files (or one ``--grid`` image with the samples side by side). The same seed
 gives the same samples.
@@ -93,6 +98,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default='fp32',
         help='inference precision: fp32 (reference), bf16 (autocast), fp16 '
         '(CUDA only)')
+    parser.add_argument(
+        '--low-memory',
+        choices=['auto', 'on', 'off'],
+        default='auto',
+        help='exact low-memory generator path (row stripes, same result '
+        'up to float32 rounding): auto = on for network inputs above '
+        '512x512 pixels')
     parser.add_argument(
         '--hole',
         choices=HOLE_CONVENTIONS,
@@ -349,7 +361,8 @@ def run(args: argparse.Namespace) -> int:
             resize_limit=args.resize_limit,
             batch_size=1,
             cfg_options=args.cfg_options,
-            precision=args.precision)
+            precision=args.precision,
+            low_memory=dict(auto=None, on=True, off=False)[args.low_memory])
     except RuntimeError as err:  # e.g. CUDA requested but not available
         raise ValueError(one_line(err)) from err
     if args.num_samples > 1 and not inpainter.is_probabilistic:

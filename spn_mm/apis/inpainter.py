@@ -23,6 +23,10 @@ from .model_loader import init_spn_model
 
 Output = np.ndarray
 
+# ``low_memory=None`` (automatic) uses the low-memory path above this many
+# network-input pixels per image (512 x 512).
+LOW_MEMORY_AUTO_PIXELS = 512 * 512
+
 
 @contextlib.contextmanager
 def flush_denormal(device: torch.device) -> Iterator[None]:
@@ -82,6 +86,12 @@ class SPNInpainter:
             :mod:`spn_mm.models.editors.spn.precision`. Default: ``'fp32'``.
         channels_last (bool, optional): NHWC memory format; None: on for
             bf16/fp16 and on CUDA. Default: None.
+        low_memory (bool, optional): The generator's exact low-memory path
+            (``SPNGenerator.forward_test(..., low_memory=True)``: row
+            stripes, equal to the default path up to float32 rounding).
+            True/False: always/never; None: automatic, on for network
+            inputs of more than ``LOW_MEMORY_AUTO_PIXELS`` (512 x 512)
+            pixels. Default: None.
 
     Attributes:
         model (nn.Module): The :class:`SPNInpaintor` (eval mode).
@@ -106,8 +116,13 @@ class SPNInpainter:
                  cfg_options: Optional[dict] = None,
                  keep_teacher: bool = False,
                  precision: str = 'fp32',
-                 channels_last: Optional[bool] = None) -> None:
+                 channels_last: Optional[bool] = None,
+                 low_memory: Optional[bool] = None) -> None:
         self._check_strategy(hd_strategy)
+        if low_memory not in (None, True, False):
+            raise ValueError('low_memory must be True, False or None '
+                             f'(automatic), got {low_memory!r}')
+        self.low_memory = low_memory
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be an int >= 1, got '
                              f'{batch_size!r}')
@@ -243,6 +258,13 @@ class SPNInpainter:
     # ------------------------------------------------------------------ #
     # inference
     # ------------------------------------------------------------------ #
+    def uses_low_memory(self, net_shape: Tuple[int, int]) -> bool:
+        """Whether a network input of ``net_shape`` (h, w) runs the
+        low-memory path (see ``low_memory``)."""
+        if self.low_memory is not None:
+            return self.low_memory
+        return net_shape[0] * net_shape[1] > LOW_MEMORY_AUTO_PIXELS
+
     @torch.no_grad()
     def _forward(self, plans: Sequence[HDPlan], num_samples: int,
                  seeds: Optional[List[int]], sample: str) -> np.ndarray:
@@ -255,7 +277,8 @@ class SPNInpainter:
                 mask,
                 num_samples=num_samples,
                 seed=seeds,
-                sample=sample)
+                sample=sample,
+                low_memory=self.uses_low_memory(masked.shape[-2:]))
         if num_samples == 1:
             out = out.unsqueeze(0)
         return self.to_uint8_range(out)
@@ -405,7 +428,8 @@ class SPNInpainter:
                 msk,
                 num_samples=num_samples,
                 seed=seeds,
-                sample=sample)
+                sample=sample,
+                low_memory=self.uses_low_memory(masked.shape[-2:]))
         k = res.num_samples
         priors = [[p[s:s + 1].float().cpu() for p in res.priors]
                   for s in range(k)]

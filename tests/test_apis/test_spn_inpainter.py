@@ -192,3 +192,29 @@ def test_extract_features(prob):
     ref = prob.inpaint(img, rect_mask(64, 96), num_samples=2, seed=4)
     for k in range(2):
         np.testing.assert_array_equal(feats['outputs'][k], ref[k])
+
+
+def test_low_memory_path_used_and_equal(det, monkeypatch):
+    """low_memory=None switches on above 512x512 network pixels; True runs
+    SPNGenerator.forward_test(low_memory=True), with the same result."""
+    assert det.low_memory is None
+    assert not det.uses_low_memory((512, 512))
+    assert det.uses_low_memory((516, 512))
+    with pytest.raises(ValueError, match='low_memory'):
+        SPNInpainter(TINY_DET, None, low_memory='yes')
+    img = photo(67, 93)
+    mask = rect_mask(67, 93)
+    ref = det.inpaint(img, mask)
+    seen = []
+    forward_test = det.generator.forward_test
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get('low_memory'))
+        return forward_test(*args, **kwargs)
+
+    monkeypatch.setattr(det.generator, 'forward_test', spy)
+    monkeypatch.setattr(det, 'low_memory', True)
+    low = det.inpaint(img, mask)
+    assert seen and all(seen)
+    # equal up to float32 rounding: at most 1 grey level after rint
+    assert np.abs(low.astype(int) - ref.astype(int)).max() <= 1

@@ -232,3 +232,29 @@ def test_cli_subprocess(tmp_path, ckpts):
         [TINY_DET, ckpts['det'], '--image', ip, '--mask', mp, '--out', out])
     assert f'wrote {out}' in proc.stdout
     assert _read(out).shape == img.shape
+
+
+@pytest.mark.parametrize('flag,expected', [(None, False), ('on', True),
+                                           ('off', False)])
+def test_low_memory_option(tmp_path, ckpts, capsys, monkeypatch, flag,
+                           expected):
+    """--low-memory auto (default; small image: off), on, off reach
+    SPNGenerator.forward_test(low_memory=...)."""
+    from spn_mm.models.editors.spn import SPNGenerator
+    seen = []
+    forward_test = SPNGenerator.forward_test
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get('low_memory'))
+        return forward_test(self, *args, **kwargs)
+
+    monkeypatch.setattr(SPNGenerator, 'forward_test', spy)
+    ip = _save(tmp_path / 'photo.png', photo(50, 70))
+    mp = _save(tmp_path / 'mask.png', rect_mask(50, 70))
+    out = str(tmp_path / 'res.png')
+    args = [TINY_DET, ckpts['det'], '--image', ip, '--mask', mp, '--out', out]
+    if flag:
+        args += ['--low-memory', flag]
+    rc, stdout, _ = _run(args, capsys)
+    # the last call is the inpainting (earlier ones: minimum_side probes)
+    assert rc == 0 and seen[-1] is expected

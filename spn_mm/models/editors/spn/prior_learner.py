@@ -7,6 +7,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from .row_tiling import (as_rows, cat_rows, conv_rows, materialize,
+                         pixel_shuffle_rows, tensor_rows)
 from .spn_blocks import (SPNResBlock, SPNResidualDenseBlock,
                          SPNShortcutResBlock)
 
@@ -183,11 +185,23 @@ class SemanticPriorLearner(BaseModule):
             raise ValueError('SemanticPriorLearner: input height and width '
                              f'must be multiples of 8, got {tuple(x.shape)}')
 
-    def encode(self, x: Tensor) -> Tuple[Tensor, List[Tensor]]:
+    def encode(self,
+               x: Tensor,
+               tile_pixels: Optional[int] = None
+               ) -> Tuple[Tensor, List[Tensor]]:
         """Encode the 2x view into the fused features S_enc^L.
 
         Args:
             x (Tensor): (B, 4, 2H, 2W), ``cat([masked_img_2x, mask_2x])``.
+            tile_pixels (int, optional): None: the whole-image forward. An
+                int: the exact low-memory path for inference (no autograd):
+                the encoder convs run on row stripes of about this many
+                pixels, neither the (B, b, 2H, 2W) map nor ``x_sm_256`` is
+                stored (``x_sm_256`` is returned as a
+                :class:`~.row_tiling.RowSource` that recomputes its rows
+                from ``x`` when :meth:`decode` needs them), and the global
+                feature fusion (1x1 conv over the concatenated RDB outputs)
+                is accumulated RDB by RDB.
 
         Returns:
             tuple[Tensor, list[Tensor]]: S_enc^L (B, C, H/4, W/4) and the
@@ -195,6 +209,8 @@ class SemanticPriorLearner(BaseModule):
             (fine -> coarse).
         """
         self._check_input(x)
+        if tile_pixels is not None:
+            return self._encode_tiled(x, tile_pixels)
         feat = F.relu(self.enc_conv1(x))
         skip_fine = F.relu(self.enc_conv2(feat))
         skip_coarse = F.relu(self.enc_conv3(skip_fine))
@@ -208,20 +224,57 @@ class SemanticPriorLearner(BaseModule):
         fused = self.global_fusion(torch.cat(rdb_outs, dim=1)) + x_sm
         return fused, [skip_fine, skip_coarse]
 
+    def _encode_tiled(self, x: Tensor,
+                      tile_pixels: int) -> Tuple[Tensor, List]:
+        """:meth:`encode` on row stripes (see there)."""
+        feat = conv_rows(tensor_rows(x), self.enc_conv1, post=torch.relu_)
+        skip_fine = conv_rows(feat, self.enc_conv2, post=torch.relu_)
+        skip_coarse = materialize(
+            conv_rows(skip_fine, self.enc_conv3, post=torch.relu_),
+            tile_pixels)
+        x_sm = materialize(
+            conv_rows(
+                tensor_rows(skip_coarse), self.enc_conv4, post=torch.relu_),
+            tile_pixels)
+
+        # global_fusion[0] is a 1x1 conv over cat(rdb_outs): the sum of one
+        # 1x1 conv per RDB output, so the outputs need not be kept
+        fusion_1x1, fusion_3x3 = self.global_fusion
+        mid = self.mid_channels
+        s = self.trunk_conv(x_sm)
+        acc = None
+        for k, rdb in enumerate(self.rdbs):
+            s = rdb(s)
+            part = F.conv2d(s, fusion_1x1.weight[:, k * mid:(k + 1) * mid])
+            acc = part if acc is None else acc.add_(part)
+        del s
+        acc.add_(fusion_1x1.bias.view(1, -1, 1, 1))
+        fused = fusion_3x3(acc).add_(x_sm)
+        return fused, [skip_fine, skip_coarse]
+
     def decode(
-            self,
-            fused: Tensor,
-            skips: List[Tensor],
-            extra: Optional[Tensor] = None
+        self,
+        fused: Tensor,
+        skips: List[Tensor],
+        extra: Optional[Tensor] = None,
+        tile_pixels: Optional[int] = None
     ) -> Tuple[List[Tensor], List[Tensor]]:
         """Build the prior pyramid from S_enc^L.
 
         Args:
             fused (Tensor): S_enc^L (N, C, h, w).
             skips (list[Tensor]): Skips from :meth:`encode` (batch N).
+                With ``tile_pixels`` they may be
+                :class:`~.row_tiling.RowSource` s, and the list is emptied
+                as they are used (so that they can be freed).
             extra (Tensor, optional): Variational plug-in output
                 (N, variational_channels, h, w), concatenated after ``fused``.
                 Required iff ``variational_channels > 0``.
+            tile_pixels (int, optional): None: the whole-image forward. An
+                int: the exact low-memory path for inference (no autograd):
+                the up-sampling stages run on row stripes of about this many
+                pixels, and the distillation heads (training loss only) are
+                skipped (``distill`` is then an empty list).
 
         Returns:
             tuple[list[Tensor], list[Tensor]]: ``priors`` (pre-head layouts)
@@ -239,10 +292,23 @@ class SemanticPriorLearner(BaseModule):
         layouts = [feat]  # coarse -> fine while building
         for stage in range(len(self.up_convs)):
             conv, block = self.up_convs[stage], self.up_blocks[stage]
-            up = F.relu(F.pixel_shuffle(conv(layouts[-1]), 2))
+            if tile_pixels is not None:
+                skip = as_rows(skips.pop())  # coarsest first, then freed
+                # ReLU before the pixel shuffle: the same values
+                up_rows = pixel_shuffle_rows(
+                    conv_rows(tensor_rows(layouts[-1]), conv,
+                              post=torch.relu_))
+                layouts.append(
+                    materialize(block.rows(cat_rows(skip, up_rows)),
+                                tile_pixels))
+                del skip, up_rows
+                continue
             skip = skips[len(skips) - 1 - stage]
+            up = F.relu(F.pixel_shuffle(conv(layouts[-1]), 2))
             layouts.append(block(torch.cat([skip, up], dim=1)))
         priors = layouts[::-1]
+        if tile_pixels is not None:
+            return priors, []
         distill = [head(p) for head, p in zip(self.heads, priors)]
         return priors, distill
 

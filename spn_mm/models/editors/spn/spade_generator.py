@@ -7,6 +7,9 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from .row_tiling import (RowSource, conv_rows, instance_norm_stats, map_rows,
+                         materialize, norm_chunk_channels, tensor_rows,
+                         up2_rows)
 from .spn_blocks import (SPNRegionNorm, SPNShortcutResBlock, SPNSPADEResBlock,
                          SPNSPADEShortcutResBlock)
 
@@ -167,12 +170,20 @@ class SPADEGenerator(BaseModule):
                     f'must have {c} channels, got {tuple(p.shape)}')
         return levels
 
-    def encode(self, img: Tensor, mask: Tensor) -> Tensor:
+    def encode(self,
+               img: Tensor,
+               mask: Tensor,
+               tile_pixels: Optional[int] = None) -> Tensor:
         """Image encoder (Eq. 7).
 
         Args:
             img (Tensor): (B, 3, H, W) in [0, 1], holes filled with 1.0.
             mask (Tensor): (B, 1, H, W), 1 = hole.
+            tile_pixels (int, optional): None: the whole-image forward. An
+                int: the exact low-memory path for inference (no autograd):
+                convolutions and region normalisation (whole-image float64
+                statistics, then normalised in place) on row stripes of
+                about this many pixels.
 
         Returns:
             Tensor: F_enc^L (B, 4b, H/4, W/4).
@@ -184,22 +195,42 @@ class SPADEGenerator(BaseModule):
         if img.shape[2] % 4 or img.shape[3] % 4:
             raise ValueError('SPADEGenerator: image height and width must be '
                              f'multiples of 4, got {tuple(img.shape)}')
+        if tile_pixels is not None:
+            feat = img
+            for conv, norm in ((self.enc_conv1, self.enc_norm1),
+                               (self.enc_conv2, self.enc_norm2),
+                               (self.enc_conv3, self.enc_norm3)):
+                feat = materialize(
+                    conv_rows(tensor_rows(feat), conv), tile_pixels)
+                norm.forward_tiled_(feat, mask, tile_pixels, relu=True)
+            return feat
         feat = F.relu(self.enc_norm1(self.enc_conv1(img), mask))
         feat = F.relu(self.enc_norm2(self.enc_conv2(feat), mask))
         return F.relu(self.enc_norm3(self.enc_conv3(feat), mask))
 
-    def decode(self, feat: Tensor,
-               priors: Sequence[Tensor]) -> Dict[str, Tensor]:
+    def decode(self,
+               feat: Tensor,
+               priors: Sequence[Tensor],
+               tile_pixels: Optional[int] = None) -> Dict[str, Tensor]:
         """Middle blocks + decoder (Eq. 9).
 
         Args:
             feat (Tensor): F_enc^L (N, 4b, h, w).
             priors (Sequence[Tensor]): 1-3 priors, fine -> coarse, batch N.
+            tile_pixels (int, optional): None: the whole-image forward. An
+                int: the exact low-memory path for inference (no autograd,
+                ``fusion='spade'`` only): the decoder blocks at 2h and 4h
+                run on row stripes of about this many pixels (nearest
+                up-sampling, SPADE embeddings and gamma/beta per stripe,
+                instance-norm statistics over the whole map in float64);
+                the middle blocks at h run whole.
 
         Returns:
             dict[str, Tensor]: ``feat_dec`` F_dec^L (N, 4b, h, w) and ``out``
             (N, 3, 4h, 4w) in [0, 1].
         """
+        if tile_pixels is not None:
+            return self._decode_tiled(feat, priors, tile_pixels)
         levels = self.expand_priors(priors)
         if levels[-1].shape[-2:] != feat.shape[-2:] or \
                 levels[-1].shape[0] != feat.shape[0]:
@@ -216,6 +247,66 @@ class SPADEGenerator(BaseModule):
             x = self._block(block, x, prior)
         x = self.out_conv(F.leaky_relu(x, 0.2))
         out = (torch.tanh(x) + 1) / 2
+        return dict(feat_dec=feat_dec, out=out)
+
+    def _decode_tiled(self, feat: Tensor, priors: Sequence[Tensor],
+                      tile_pixels: int) -> Dict[str, Tensor]:
+        """:meth:`decode` on row stripes (see there)."""
+        if self.fusion != 'spade':
+            raise ValueError(
+                "SPADEGenerator: the low-memory path (tile_pixels) supports "
+                f"fusion='spade' only, got fusion={self.fusion!r}")
+        priors = list(priors)
+        if not 1 <= len(priors) <= NUM_GENERATOR_LEVELS:
+            raise ValueError('SPADEGenerator: expected 1-3 priors (fine -> '
+                             f'coarse), got {len(priors)}')
+        num_missing = NUM_GENERATOR_LEVELS - len(priors)
+        # missing fine levels: nearest 2x of the coarser level, per stripe
+        levels: List[Optional[RowSource]] = [None] * num_missing + [
+            tensor_rows(p) for p in priors
+        ]
+        for i in range(num_missing - 1, -1, -1):
+            levels[i] = up2_rows(levels[i + 1])
+        for i, (p, c) in enumerate(zip(levels, self.prior_channels)):
+            if p.channels != c:
+                raise ValueError(
+                    f'SPADEGenerator: prior for level {i} (fine -> coarse) '
+                    f'must have {c} channels, got {p.channels}')
+        coarsest = priors[-1]
+        if coarsest.shape[-2:] != feat.shape[-2:] or \
+                coarsest.shape[0] != feat.shape[0]:
+            raise ValueError(
+                'SPADEGenerator: the coarsest prior must match F_enc^L in '
+                f'batch and size; got prior {tuple(coarsest.shape)} and '
+                f'features {tuple(feat.shape)}')
+        x = feat
+        for block in self.middle_blocks:
+            x = block(x, coarsest)
+        feat_dec = x
+        x_rows: Optional[RowSource] = None
+        for block, prior in zip(self.decoder_blocks, levels[-2::-1]):
+            if x_rows is not None:  # store the previous block's output
+                x = materialize(x_rows, tile_pixels)  # (the last one's is
+                # streamed into out_conv below)
+            # instance-norm statistics of the up-sampled map, a few
+            # channels at a time
+
+            def up_chunk(c0: int, c1: int, x: Tensor = x) -> Tensor:
+                return F.interpolate(
+                    x[:, c0:c1], scale_factor=2, mode='nearest')
+
+            stats = instance_norm_stats(
+                up_chunk, x.shape[1],
+                norm_chunk_channels(tile_pixels, 2 * x.shape[2],
+                                    2 * x.shape[3]))
+            x_rows = block.rows(
+                up2_rows(tensor_rows(x)), stats, prior, tile_pixels)
+        out = materialize(
+            conv_rows(
+                map_rows(lambda t: F.leaky_relu(t, 0.2, inplace=True),
+                         x_rows),
+                self.out_conv,
+                post=lambda y: (torch.tanh(y) + 1) / 2), tile_pixels)
         return dict(feat_dec=feat_dec, out=out)
 
     def forward(self, img: Tensor, mask: Tensor,

@@ -18,6 +18,9 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from spn_mm.registry import MODELS
+from .row_tiling import (RowSource, conv_rows, instance_norm_stats, map_rows,
+                         materialize, norm_chunk_channels, normalize_rows,
+                         stripe_rows, tensor_rows)
 
 
 def _check_feature(x: Tensor, channels: int, name: str, field: str) -> None:
@@ -116,6 +119,76 @@ class SPNRegionNorm(BaseModule):
             self.valid_beta)
         return hole + valid
 
+    def forward_tiled_(self,
+                       x: Tensor,
+                       mask: Tensor,
+                       tile_pixels: int,
+                       relu: bool = False) -> Tensor:
+        """:meth:`forward` (then an optional ReLU) on row stripes, **in
+        place** (inference, no autograd).
+
+        The statistics of every region are computed first, over the whole
+        map but a few channels at a time, with the operations of
+        :meth:`forward` (they are per channel, so the result is the same
+        bit for bit); then each row stripe is normalised.
+
+        Args:
+            x (Tensor): Features (B, C, H, W), overwritten.
+            mask (Tensor): Mask (B, 1, H', W'), 1 = hole.
+            tile_pixels (int): Pixels per stripe.
+            relu (bool): Apply ReLU to the result. Default: False.
+
+        Returns:
+            Tensor: ``x``, now ``forward(x, mask)`` (ReLU'd if ``relu``).
+        """
+        _check_feature(x, self.num_features, type(self).__name__, 'x')
+        _check_mask(mask, x, type(self).__name__)
+        mask = F.interpolate(
+            mask.to(x.dtype), size=x.shape[-2:], mode='nearest')
+        h, w = x.shape[-2:]
+        group = norm_chunk_channels(tile_pixels, h, w)
+        regions = []
+        for region in (mask, 1 - mask):
+            count = region.sum(dim=(2, 3), keepdim=True)
+            count = torch.where(count == 0, torch.ones_like(count), count)
+            means = []
+
+            def filled(c0: int, c1: int, region: Tensor = region,
+                       count: Tensor = count, means: list = means) -> Tensor:
+                masked = x[:, c0:c1] * region
+                mean = masked.sum(dim=(2, 3), keepdim=True) / count
+                means.append(mean)
+                return masked + (1 - region) * mean
+
+            f_mean, f_invstd = instance_norm_stats(filled, x.shape[1], group,
+                                                   self.eps)
+            regions.append((region, torch.cat(means, dim=1), f_mean,
+                            f_invstd, torch.sqrt(count / (h * w))))
+
+        def vec(p: Tensor) -> Tensor:
+            return p.view(1, -1, 1, 1)
+
+        step = stripe_rows(tile_pixels, w)
+        for a in range(0, h, step):
+            b = min(h, a + step)
+            t = x[:, :, a:b]
+            rn = None
+            for region, mean, f_mean, f_invstd, scale in regions:
+                r = region[:, :, a:b]
+                fill = tensor_rows(t * r + (1 - r) * mean)
+                part = normalize_rows(fill, f_mean, f_invstd).rows(
+                    0, b - a) * scale
+                rn = part if rn is None else rn + part
+            m = mask[:, :, a:b]
+            out = rn * m * (1 + vec(self.hole_gamma)) + vec(
+                self.hole_beta) + (rn * (1 - m) *
+                                   (1 + vec(self.valid_gamma)) +
+                                   vec(self.valid_beta))
+            if relu:
+                out.relu_()
+            x[:, :, a:b] = out
+        return x
+
 
 @MODELS.register_module()
 class SPNSPADE(BaseModule):
@@ -206,6 +279,39 @@ class SPNSPADE(BaseModule):
                 padding=1).split(self.norm_channels, dim=1)
             return normed * (1 + gamma) + beta
         return normed * (1 + self.conv_gamma(actv)) + self.conv_beta(actv)
+
+    def rows(self, normed: RowSource, prior: RowSource) -> RowSource:
+        """:meth:`forward` on row stripes (exact; inference).
+
+        Args:
+            normed (RowSource): ``instance_norm(x)`` (B, norm_channels,
+                H, W), e.g. :func:`~.row_tiling.normalize_rows`.
+            prior (RowSource): Prior map already at (H, W).
+
+        Returns:
+            RowSource: Modulated features (B, norm_channels, H, W).
+        """
+        if (prior.height, prior.width) != (normed.height, normed.width):
+            raise ValueError('SPNSPADE.rows: the prior must have the size '
+                             'of x')
+        if prior.channels != self.label_channels:
+            raise ValueError(f'SPNSPADE.rows: expected a prior with '
+                             f'{self.label_channels} channels, got '
+                             f'{prior.channels}')
+        actv = conv_rows(prior, self.shared_conv, post=torch.relu_).cached()
+        if self.fused and not self.training:
+            c = self.norm_channels
+            gb = conv_rows(actv, self.conv_gamma, self.fused_weight,
+                           self.fused_bias)
+
+            def modulate(n: Tensor, g: Tensor) -> Tensor:
+                gamma, beta = g.split(c, dim=1)
+                return n * (1 + gamma) + beta
+
+            return map_rows(modulate, normed, gb)
+        return map_rows(lambda n, g, b: n * (1 + g) + b, normed,
+                        conv_rows(actv, self.conv_gamma),
+                        conv_rows(actv, self.conv_beta))
 
 
 @MODELS.register_module()
@@ -316,6 +422,42 @@ class SPNSPADEShortcutResBlock(BaseModule):
         out = self.conv2(F.leaky_relu(self.norm2(out, prior), 0.2))
         return out + self.conv_s(self.norm_s(x, prior, normed))
 
+    def rows(self, x: RowSource, x_stats: Tuple[Tensor, Tensor],
+             prior: RowSource, tile_pixels: int) -> RowSource:
+        """:meth:`forward` on row stripes (exact; inference, no autograd).
+
+        The main path's intermediate (B, mid, H, W) is materialised here
+        (its instance-norm statistics are needed before the second SPADE);
+        the output is computed lazily.
+
+        Args:
+            x (RowSource): Features (B, in_channels, H, W).
+            x_stats (tuple[Tensor, Tensor]): Mean and 1/sqrt(var + 1e-5)
+                of x per sample and channel, (B, in_channels, 1, 1)
+                (:func:`~.row_tiling.instance_norm_stats`).
+            prior (RowSource): Prior map (B, P, H, W).
+            tile_pixels (int): Pixels per stripe.
+
+        Returns:
+            RowSource: (B, out_channels, H, W).
+        """
+        normed = normalize_rows(x, *x_stats).cached()
+
+        def lrelu(t: Tensor) -> Tensor:
+            return F.leaky_relu(t, 0.2, inplace=True)
+
+        mid = materialize(
+            conv_rows(map_rows(lrelu, self.norm1.rows(normed, prior)),
+                      self.conv1), tile_pixels)
+        mid_stats = instance_norm_stats(
+            lambda c0, c1: mid[:, c0:c1], mid.shape[1],
+            norm_chunk_channels(tile_pixels, *mid.shape[-2:]))
+        mid_normed = normalize_rows(tensor_rows(mid), *mid_stats)
+        main = conv_rows(
+            map_rows(lrelu, self.norm2.rows(mid_normed, prior)), self.conv2)
+        short = conv_rows(self.norm_s.rows(normed, prior), self.conv_s)
+        return map_rows(torch.add, main, short)
+
 
 def plain_main_path(in_channels: int, out_channels: int,
                     dilation: int) -> Tuple[nn.Conv2d, nn.Conv2d]:
@@ -408,6 +550,20 @@ class SPNShortcutResBlock(BaseModule):
             Tensor: (B, out_channels, H, W).
         """
         return self.conv2(F.relu(self.conv1(x))) + self.shortcut(x)
+
+    def rows(self, x: RowSource) -> RowSource:
+        """:meth:`forward` on row stripes (exact; inference).
+
+        Args:
+            x (RowSource): (B, in_channels, H, W).
+
+        Returns:
+            RowSource: (B, out_channels, H, W).
+        """
+        x = x.cached()  # read by the main path, then by the shortcut
+        main = conv_rows(
+            conv_rows(x, self.conv1, post=torch.relu_), self.conv2)
+        return map_rows(torch.add, main, conv_rows(x, self.shortcut))
 
 
 @MODELS.register_module()

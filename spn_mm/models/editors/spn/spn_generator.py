@@ -3,12 +3,14 @@ import copy
 from dataclasses import dataclass, fields
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.distributions import Normal
 
 from spn_mm.registry import MODELS
 from .input_convention import learner_view, to_official
+from .row_tiling import DEFAULT_TILE_PIXELS, RowSource, repeat_rows
 from .spn_blocks import SPNSPADE
 
 SeedType = Optional[Union[int, Sequence[int]]]
@@ -25,7 +27,8 @@ class SPNFeatures:
         out (Tensor): (K*B, 3, H, W) raw prediction in [-1, 1].
         out01 (Tensor): The same in the official [0, 1] range.
         priors (list[Tensor]): Prior pyramid S^l fine -> coarse (K*B each).
-        distill (list[Tensor]): Distillation-head outputs fine -> coarse.
+        distill (list[Tensor]): Distillation-head outputs fine -> coarse
+            (empty with ``low_memory=True``).
         dist (Normal, optional): q(z | S_enc^L), batch B (probabilistic).
         prior_enc (Tensor): The learner's fused features S_enc^L, batch B.
         feat_enc (Tensor): F_enc^L, image features before the SPADE blocks,
@@ -216,9 +219,13 @@ class SPNGenerator(BaseModule):
                          num_samples: int = 1,
                          seed: SeedType = None,
                          sample: str = 'random',
-                         noise: Optional[Tensor] = None) -> SPNFeatures:
+                         noise: Optional[Tensor] = None,
+                         low_memory: bool = False,
+                         tile_pixels: int = DEFAULT_TILE_PIXELS
+                         ) -> SPNFeatures:
         """The whole network: image encoder, prior learner (+ variational
-        prior), SPADE decoder (no ``no_grad`` inside; the caller decides).
+        prior), SPADE decoder (no ``no_grad`` inside unless ``low_memory``;
+        the caller decides).
 
         Args:
             masked_img (Tensor): (B, 3, H, W) in [-1, 1], holes 0.
@@ -234,10 +241,37 @@ class SPNGenerator(BaseModule):
                 ``'random'``.
             noise (Tensor, optional): Explicit standard-normal noise (K*B,
                 latent, h', w'), ``z = mu + noise * sigma`` (ONNX export).
+            low_memory (bool): Exact low-memory inference: every stage at
+                resolution >= H/2 runs on row stripes of about
+                ``tile_pixels`` pixels (whole-image normalisation statistics
+                accumulated first, in float64), under ``torch.no_grad()``;
+                the distillation heads are skipped (``distill`` is empty).
+                Equal to the default path up to float32 rounding (<= 1e-5
+                in fp32; it also runs under bf16 autocast, within bf16
+                rounding); 2.1x less peak RSS at 1024 (benchmarks/README.md).
+                Needs ``fusion='spade'``. Default: False (the
+                training/reference path).
+            tile_pixels (int): Pixels per stripe with ``low_memory``.
+                Default: ``DEFAULT_TILE_PIXELS`` (2**16, 64 rows at 1024
+                wide).
 
         Returns:
             SPNFeatures: See its attributes.
         """
+        if low_memory:
+            if not isinstance(tile_pixels, int) or tile_pixels < 1:
+                raise ValueError('SPNGenerator: `tile_pixels` must be an int '
+                                 f'>= 1, got {tile_pixels!r}')
+            with torch.no_grad():
+                return self._features(masked_img, mask, num_samples, seed,
+                                      sample, noise, tile_pixels)
+        return self._features(masked_img, mask, num_samples, seed, sample,
+                              noise, None)
+
+    def _features(self, masked_img: Tensor, mask: Tensor, num_samples: int,
+                  seed: SeedType, sample: str, noise: Optional[Tensor],
+                  tile: Optional[int]) -> SPNFeatures:
+        """:meth:`forward_features`; ``tile`` None = the default path."""
         if sample not in ('random', 'mean'):
             raise ValueError("SPNGenerator: `sample` must be 'random' or "
                              f"'mean', got {sample!r}")
@@ -245,8 +279,9 @@ class SPNGenerator(BaseModule):
             raise ValueError('SPNGenerator: `num_samples` must be an int '
                              f'>= 1, got {num_samples!r}')
         x01, mask, learner_in = self.prepare_inputs(masked_img, mask)
-        feat_enc = self.image_generator.encode(x01, mask)
-        fused, skips = self.prior_learner.encode(learner_in)
+        feat_enc = self.image_generator.encode(x01, mask, tile_pixels=tile)
+        fused, skips = self.prior_learner.encode(learner_in, tile_pixels=tile)
+        del learner_in
         dist = None
         extra = None
         k = 1
@@ -259,15 +294,21 @@ class SPNGenerator(BaseModule):
                 mode=sample,
                 noise=noise)
             fused_k = fused.repeat(k, 1, 1, 1)
-            skips = [s.repeat(k, 1, 1, 1) for s in skips]
+            skips = [
+                repeat_rows(s, k) if isinstance(s, RowSource) else s.repeat(
+                    k, 1, 1, 1) for s in skips
+            ]
             feat_enc_k = feat_enc.repeat(k, 1, 1, 1)
         else:
             if noise is not None:
                 raise ValueError('SPNGenerator: `noise` needs the '
                                  'variational prior (probabilistic model)')
             fused_k, feat_enc_k = fused, feat_enc
-        priors, distill = self.prior_learner.decode(fused_k, skips, extra)
-        dec = self.image_generator.decode(feat_enc_k, priors)
+        priors, distill = self.prior_learner.decode(
+            fused_k, skips, extra, tile_pixels=tile)
+        del skips
+        dec = self.image_generator.decode(
+            feat_enc_k, priors, tile_pixels=tile)
         return SPNFeatures(
             out=2 * dec['out'] - 1,
             out01=dec['out'],
@@ -365,8 +406,11 @@ class SPNGenerator(BaseModule):
                      mask: Tensor,
                      num_samples: int = 1,
                      seed: SeedType = None,
-                     sample: str = 'random') -> Tensor:
-        """Inference forward (no ``no_grad`` inside; the caller decides).
+                     sample: str = 'random',
+                     low_memory: bool = False,
+                     tile_pixels: int = DEFAULT_TILE_PIXELS) -> Tensor:
+        """Inference forward (no ``no_grad`` inside unless ``low_memory``;
+        the caller decides).
 
         Args:
             masked_img (Tensor): (B, 3, H, W) in [-1, 1], holes 0.
@@ -380,6 +424,10 @@ class SPNGenerator(BaseModule):
                 uses the global RNG. Default: None.
             sample (str): ``'random'`` or ``'mean'`` (z = mu,
                 deterministic). Default: ``'random'``.
+            low_memory (bool): Exact low-memory inference (row stripes,
+                no autograd); see :meth:`forward_features`. Default: False.
+            tile_pixels (int): Pixels per stripe with ``low_memory``.
+                Default: ``DEFAULT_TILE_PIXELS``.
 
         Returns:
             Tensor: (B, 3, H, W) if K == 1, else (K, B, 3, H, W), in [-1, 1].
@@ -389,7 +437,9 @@ class SPNGenerator(BaseModule):
             mask,
             num_samples=num_samples,
             seed=seed,
-            sample=sample)
+            sample=sample,
+            low_memory=low_memory,
+            tile_pixels=tile_pixels)
         out = res.out
         b = masked_img.shape[0]
         if num_samples == 1:
