@@ -31,19 +31,15 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import spn_mm  # noqa: E402,F401
-from bench_utils import (conv_peak, conv_peak_key,  # noqa: E402
-                         interleaved, machine_header, write_report)
+from bench_utils import (GENERATOR_CONFIGS, TINY_CONFIGS,  # noqa: E402
+                         conv_peak, conv_peak_key, interleaved,
+                         machine_header, write_report)
 from spn_mm.apis import init_spn_model  # noqa: E402
 from spn_mm.models.editors.spn.precision import (  # noqa: E402
     as_memory_format, check_precision, precision_context, to_memory_format)
 from spn_mm.analysis.complexity import count_flops  # noqa: E402
 
-CONFIGS = dict(
-    det=osp.join(REPO, 'configs', 'spn_places2.py'),
-    prob=osp.join(REPO, 'configs', 'spn_celebahq_prob.py'))
-TINY = dict(
-    det=osp.join(REPO, 'tests', 'configs', 'spn_tiny_det.py'),
-    prob=osp.join(REPO, 'tests', 'configs', 'spn_tiny_prob.py'))
+CONFIGS, TINY = GENERATOR_CONFIGS, TINY_CONFIGS
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -30,12 +30,11 @@ import time
 from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = dict(
-    det=osp.join(REPO, 'configs', 'spn_places2.py'),
-    prob=osp.join(REPO, 'configs', 'spn_celebahq_prob.py'))
-TINY = dict(
-    det=osp.join(REPO, 'tests', 'configs', 'spn_tiny_det.py'),
-    prob=osp.join(REPO, 'tests', 'configs', 'spn_tiny_prob.py'))
+sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'benchmarks'))
+from bench_utils import GENERATOR_CONFIGS as CONFIGS  # noqa: E402
+from bench_utils import TINY_CONFIGS as TINY  # noqa: E402
+
 PATHS = ('reference', 'low_memory')
 
 
@@ -76,8 +75,6 @@ def _status_kb(field: str) -> int:
 def child(args: argparse.Namespace) -> Dict:
     """One measurement in this (fresh) process."""
     import torch
-    sys.path.insert(0, REPO)
-    sys.path.insert(0, osp.join(REPO, 'benchmarks'))
     from bench_inference import make_inputs
     from spn_mm.apis import init_spn_model
     from spn_mm.models.editors.spn.row_tiling import DEFAULT_TILE_PIXELS
@@ -130,8 +127,6 @@ def main(argv=None) -> int:
         res = child(args)
         print('RESULT ' + json.dumps(res), flush=True)
         return 0
-    sys.path.insert(0, REPO)
-    sys.path.insert(0, osp.join(REPO, 'benchmarks'))
     import torch
     from bench_utils import machine_header, write_report
 

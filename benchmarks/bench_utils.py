@@ -21,6 +21,16 @@ import torch
 
 from spn_mm.utils.collect_env import collect_env
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: the generator configs the inference benchmarks use: full width, and the
+#: tiny test configs of ``--dry-run``
+GENERATOR_CONFIGS = dict(
+    det=os.path.join(REPO, 'configs', 'spn_places2.py'),
+    prob=os.path.join(REPO, 'configs', 'spn_celebahq_prob.py'))
+TINY_CONFIGS = dict(
+    det=os.path.join(REPO, 'tests', 'configs', 'spn_tiny_det.py'),
+    prob=os.path.join(REPO, 'tests', 'configs', 'spn_tiny_prob.py'))
+
 _PAGE = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
 CPU_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'avx512_fp16', 'amx_bf16',
              'amx_tile', 'avx512_vnni', 'avx_vnni')
