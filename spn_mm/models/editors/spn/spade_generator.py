@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -151,23 +151,31 @@ class SPADEGenerator(BaseModule):
         Returns:
             list[Tensor]: 3 priors at (H, H/2, H/4), fine -> coarse.
         """
+        return self._expand_levels(
+            priors, lambda p: F.interpolate(
+                p, size=(p.shape[2] * 2, p.shape[3] * 2), mode='nearest'),
+            lambda p: p.shape[1] if p.dim() == 4 else None)
+
+    def _expand_levels(self, priors: Sequence, up: Callable,
+                       channels: Callable) -> List:
+        """:meth:`expand_priors` for tensors or row sources: ``up`` is the
+        nearest 2x up-sampling, ``channels`` gives a level's channels
+        (None: not a 4-D map)."""
         priors = list(priors)
         if not 1 <= len(priors) <= NUM_GENERATOR_LEVELS:
             raise ValueError('SPADEGenerator: expected 1-3 priors (fine -> '
                              f'coarse), got {len(priors)}')
         num_missing = NUM_GENERATOR_LEVELS - len(priors)
-        levels: List[Optional[Tensor]] = [None] * num_missing + priors
+        levels: List = [None] * num_missing + priors
         for i in range(num_missing - 1, -1, -1):
-            coarser = levels[i + 1]
-            levels[i] = F.interpolate(
-                coarser,
-                size=(coarser.shape[2] * 2, coarser.shape[3] * 2),
-                mode='nearest')
+            levels[i] = up(levels[i + 1])
         for i, (p, c) in enumerate(zip(levels, self.prior_channels)):
-            if p.dim() != 4 or p.shape[1] != c:
+            if channels(p) != c:
+                shape = tuple(p.shape) if isinstance(p, Tensor) else (
+                    f'{p.channels} channels')
                 raise ValueError(
                     f'SPADEGenerator: prior for level {i} (fine -> coarse) '
-                    f'must have {c} channels, got {tuple(p.shape)}')
+                    f'must have {c} channels, got {shape}')
         return levels
 
     def encode(self,
@@ -181,9 +189,10 @@ class SPADEGenerator(BaseModule):
             mask (Tensor): (B, 1, H, W), 1 = hole.
             tile_pixels (int, optional): None: the whole-image forward. An
                 int: the exact low-memory path for inference (no autograd):
-                convolutions and region normalisation (whole-image float64
-                statistics, then normalised in place) on row stripes of
-                about this many pixels.
+                convolutions and region normalisation (whole-image statistics
+                by the instance-norm kernel, a few channels at a time, then
+                normalised in place) on row stripes of about this many
+                pixels.
 
         Returns:
             Tensor: F_enc^L (B, 4b, H/4, W/4).
@@ -222,7 +231,8 @@ class SPADEGenerator(BaseModule):
                 ``fusion='spade'`` only): the decoder blocks at 2h and 4h
                 run on row stripes of about this many pixels (nearest
                 up-sampling, SPADE embeddings and gamma/beta per stripe,
-                instance-norm statistics over the whole map in float64);
+                instance-norm statistics over the whole map, a few channels at
+                a time);
                 the middle blocks at h run whole.
 
         Returns:
@@ -257,21 +267,10 @@ class SPADEGenerator(BaseModule):
                 "SPADEGenerator: the low-memory path (tile_pixels) supports "
                 f"fusion='spade' only, got fusion={self.fusion!r}")
         priors = list(priors)
-        if not 1 <= len(priors) <= NUM_GENERATOR_LEVELS:
-            raise ValueError('SPADEGenerator: expected 1-3 priors (fine -> '
-                             f'coarse), got {len(priors)}')
-        num_missing = NUM_GENERATOR_LEVELS - len(priors)
         # missing fine levels: nearest 2x of the coarser level, per stripe
-        levels: List[Optional[RowSource]] = [None] * num_missing + [
-            tensor_rows(p) for p in priors
-        ]
-        for i in range(num_missing - 1, -1, -1):
-            levels[i] = up2_rows(levels[i + 1])
-        for i, (p, c) in enumerate(zip(levels, self.prior_channels)):
-            if p.channels != c:
-                raise ValueError(
-                    f'SPADEGenerator: prior for level {i} (fine -> coarse) '
-                    f'must have {c} channels, got {p.channels}')
+        levels: List[RowSource] = self._expand_levels(
+            [tensor_rows(p) for p in priors], up2_rows,
+            lambda p: p.channels)
         coarsest = priors[-1]
         if coarsest.shape[-2:] != feat.shape[-2:] or \
                 coarsest.shape[0] != feat.shape[0]:

@@ -244,7 +244,8 @@ class SPNGenerator(BaseModule):
             low_memory (bool): Exact low-memory inference: every stage at
                 resolution >= H/2 runs on row stripes of about
                 ``tile_pixels`` pixels (whole-image normalisation statistics
-                accumulated first, in float64), under ``torch.no_grad()``;
+                computed first by the instance-norm kernel, a few channels
+                at a time), under ``torch.no_grad()``;
                 the distillation heads are skipped (``distill`` is empty).
                 Equal to the default path up to float32 rounding (<= 1e-5
                 in fp32; it also runs under bf16 autocast, within bf16
