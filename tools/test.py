@@ -20,7 +20,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from spn_mm.apis import read_checkpoint  # noqa: E402
+from spn_mm.apis import (check_generator_state, read_checkpoint,  # noqa: E402
+                         split_generator_state)
 from spn_mm.apis.model_loader import load_config  # noqa: E402
 from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
                              preflight_work_dir)
@@ -101,7 +102,8 @@ def main(argv=None) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """The tool behind :func:`main`."""
-    read_checkpoint(args.checkpoint)  # truncated/foreign/NaN: one line
+    # truncated/foreign/NaN: one line
+    state, ckpt_name = read_checkpoint(args.checkpoint)
     cfg = load_config(args.config)  # one-line errors for a bad file
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -121,6 +123,12 @@ def run(args: argparse.Namespace) -> None:
     setup_cpu_distributed(cfg, args.launcher)
     with config_errors(args.config):  # bad model settings: one line
         runner = Runner.from_cfg(cfg)
+    # the runner's load_from is not strict: a checkpoint of another config
+    # (other widths, det vs prob) would only warn and test random weights
+    model = getattr(runner.model, 'module', runner.model)
+    check_generator_state(model.generator,
+                          split_generator_state(state, ckpt_name)[0],
+                          ckpt_name)
     print_log(describe_distributed(), 'current', logging.INFO)
 
     if args.out:

@@ -241,25 +241,25 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike, dict],
     return state, path
 
 
-def load_inference_checkpoint(model: nn.Module,
-                              checkpoint: Union[str, os.PathLike, dict],
-                              map_location: str = 'cpu') -> Dict[str, List]:
-    """Load a checkpoint into an inference model (see the module doc).
+def split_generator_state(state: Dict, path: str = '<in-memory>'
+                          ) -> Tuple[Dict, Dict[str, List]]:
+    """The generator tensors of a checkpoint's state dict.
 
     Args:
-        model (nn.Module): Model with a ``generator`` attribute.
-        checkpoint (str | PathLike | dict): File path, or an already loaded
-            checkpoint / state dict.
-        map_location (str): Where tensors are loaded. Default: ``'cpu'``.
+        state (dict): A state dict from :func:`read_checkpoint` (a model's,
+            ``generator.*`` keys, or a bare generator's).
+        path (str): The name used in messages.
 
     Returns:
-        dict[str, list[str]]: ``loaded`` (generator keys), ``ignored_teacher``,
-        ``ignored_disc`` and ``ignored_other`` keys.
+        tuple[dict, dict[str, list[str]]]: The generator state dict (keys
+        without ``generator.``) and ``ignored_teacher``, ``ignored_disc``
+        and ``ignored_other`` keys.
+
+    Raises:
+        CheckpointError: No generator weights in ``state``.
     """
-    state, path = read_checkpoint(checkpoint, map_location)
     without_teacher = strip_teacher_keys(state)
     report = dict(
-        loaded=[],
         ignored_teacher=sorted(set(state) - set(without_teacher)),
         ignored_disc=[],
         ignored_other=[])
@@ -288,36 +288,75 @@ def load_inference_checkpoint(model: nn.Module,
             "'generator.*' keys). Official SPN checkpoints must be converted "
             'first: python tools/model_converters/spn_official_to_mmagic.py '
             'IN.pt OUT.pth')
-    generator = model.generator
+    return gen_state, report
+
+
+def check_generator_state(generator: nn.Module, gen_state: Dict,
+                          path: str = '<in-memory>') -> None:
+    """Refuse generator weights that do not fit ``generator`` exactly.
+
+    Args:
+        generator (nn.Module): The config's generator.
+        gen_state (dict): From :func:`split_generator_state`.
+        path (str): The name used in messages.
+
+    Raises:
+        CheckpointError: One line naming the missing, unexpected and
+            mis-shaped keys (usually a config other than the one the
+            checkpoint was trained or converted with).
+    """
     expected = generator.state_dict()
     missing = sorted(set(expected) - set(gen_state))
     unexpected = sorted(set(gen_state) - set(expected))
     mismatched = sorted(
         k for k in set(expected) & set(gen_state)
         if tuple(expected[k].shape) != tuple(gen_state[k].shape))
-    if missing or unexpected or mismatched:
+    if not (missing or unexpected or mismatched):
+        return
 
-        def head(keys: List[str]) -> str:
-            more = f' (+{len(keys) - 5} more)' if len(keys) > 5 else ''
-            return ', '.join(keys[:5]) + more
+    def head(keys: List[str]) -> str:
+        more = f' (+{len(keys) - 5} more)' if len(keys) > 5 else ''
+        return ', '.join(keys[:5]) + more
 
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing: {head(missing)}')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected: {head(unexpected)}')
-        if mismatched:
-            shapes = [
-                f'{k} {tuple(gen_state[k].shape)} vs '
-                f'{tuple(expected[k].shape)}' for k in mismatched[:3]
-            ]
-            parts.append(f'{len(mismatched)} with other shapes: ' +
-                         '; '.join(shapes))
-        raise CheckpointError(
-            f'checkpoint {path!r} does not match the generator of the '
-            'config (is the config the one the checkpoint was trained/'
-            'converted with, e.g. deterministic vs probabilistic, same '
-            'widths?): ' + ' | '.join(parts))
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} missing: {head(missing)}')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected: {head(unexpected)}')
+    if mismatched:
+        shapes = [
+            f'{k} {tuple(gen_state[k].shape)} vs '
+            f'{tuple(expected[k].shape)}' for k in mismatched[:3]
+        ]
+        parts.append(f'{len(mismatched)} with other shapes: ' +
+                     '; '.join(shapes))
+    raise CheckpointError(
+        f'checkpoint {path!r} does not match the generator of the '
+        'config (is the config the one the checkpoint was trained/'
+        'converted with, e.g. deterministic vs probabilistic, same '
+        'widths?): ' + ' | '.join(parts))
+
+
+def load_inference_checkpoint(model: nn.Module,
+                              checkpoint: Union[str, os.PathLike, dict],
+                              map_location: str = 'cpu') -> Dict[str, List]:
+    """Load a checkpoint into an inference model (see the module doc).
+
+    Args:
+        model (nn.Module): Model with a ``generator`` attribute.
+        checkpoint (str | PathLike | dict): File path, or an already loaded
+            checkpoint / state dict.
+        map_location (str): Where tensors are loaded. Default: ``'cpu'``.
+
+    Returns:
+        dict[str, list[str]]: ``loaded`` (generator keys), ``ignored_teacher``,
+        ``ignored_disc`` and ``ignored_other`` keys.
+    """
+    state, path = read_checkpoint(checkpoint, map_location)
+    gen_state, ignored_keys = split_generator_state(state, path)
+    report = dict(loaded=[], **ignored_keys)
+    generator = model.generator
+    check_generator_state(generator, gen_state, path)
     generator.load_state_dict(gen_state, strict=True)
     report['loaded'] = sorted(gen_state)
     ignored = {k: len(v) for k, v in report.items() if k != 'loaded' and v}

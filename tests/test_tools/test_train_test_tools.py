@@ -7,7 +7,7 @@ import sys
 
 import torch
 from mmengine.config import Config
-from utils import REPO_ROOT, TOOLS, run_cmd, run_tool
+from utils import REPO_ROOT, TOOLS, run_cmd, run_tool, tool_env
 
 TINY_CFG = osp.join(REPO_ROOT, 'tests', 'configs', 'aot_tiny.py')
 
@@ -57,6 +57,21 @@ def test_train_tool_writes_checkpoint_and_test_tool_loads_it(
                                 *data_options(tiny_data)])
     assert osp.isfile(out)
     assert 'PSNR' in proc.stdout + proc.stderr
+    # a config of other widths: one line naming the mis-shaped key, not an
+    # evaluation of randomly initialised weights (the runner only warns)
+    bad = subprocess.run(
+        [sys.executable, osp.join(TOOLS, 'test.py'), TINY_CFG, ckpt,
+         '--work-dir', work, '--cfg-options', *data_options(tiny_data),
+         'model.encdec.encoder.mid_channels=4'],
+        cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True,
+        timeout=600)
+    err_lines = [ln for ln in bad.stderr.splitlines()
+                 if ln.startswith('error:')]
+    assert bad.returncode == 1, bad.stderr[-3000:]
+    assert 'Traceback' not in bad.stderr, bad.stderr[-3000:]
+    assert len(err_lines) == 1, bad.stderr[-3000:]
+    assert 'does not match the generator' in err_lines[0]
+    assert 'encoder' in err_lines[0] and 'with other shapes' in err_lines[0]
 
 
 def test_external_config_inherits_installed_spn_mm(tmp_path):

@@ -123,8 +123,9 @@ def generate_irregular_mask(img_shape: Tuple[int, int],
             angle = _uniform(rng, 0, 2 * math.pi)
             length = _randint(rng, length_range[0], length_range[1])
             length = max(1., length * scale * max(shrink, 0.25))
-            nx = int(np.clip(x + length * math.cos(angle), 0, w - 1))
-            ny = int(np.clip(y + length * math.sin(angle), 0, h - 1))
+            # scalar clamp (np.clip on a Python float costs ~20 us)
+            nx = int(min(max(x + length * math.cos(angle), 0.), w - 1.))
+            ny = int(min(max(y + length * math.sin(angle), 0.), h - 1.))
             cv2.line(canvas, (x, y), (nx, ny), 1, width)
             cv2.circle(canvas, (nx, ny), max(width // 2, 1), 1, -1)
             x, y = nx, ny
