@@ -2,8 +2,9 @@
 
 Same command line as mmagic's ``tools/test.py``, with spn_mm's stack fixes
 (checkpoints load under torch >= 2.6) and CPU distributed support.
-The checkpoint (truncated, foreign, NaN/inf weights) and the test data
-(:mod:`spn_mm.datasets.preflight`) are checked up front; user errors print
+The checkpoint (truncated, foreign, NaN/inf weights; generator weights that
+do not fit the config's generator) and the test data
+(:mod:`spn_mm.datasets.preflight`) are checked; user errors print
 one line and exit 1 (``--debug`` for the traceback; docs/reliability.md).
 ``--save-images DIR`` makes every ``SPNInpaintingMetric`` of the test
 evaluator write the images it scored to DIR (see
@@ -16,6 +17,7 @@ import os.path as osp
 
 
 import spn_mm  # noqa: E402,F401
+import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -126,9 +128,10 @@ def run(args: argparse.Namespace) -> None:
     # the runner's load_from is not strict: a checkpoint of another config
     # (other widths, det vs prob) would only warn and test random weights
     model = getattr(runner.model, 'module', runner.model)
-    check_generator_state(model.generator,
-                          split_generator_state(state, ckpt_name)[0],
-                          ckpt_name)
+    if isinstance(getattr(model, 'generator', None), torch.nn.Module):
+        check_generator_state(model.generator,
+                              split_generator_state(state, ckpt_name)[0],
+                              ckpt_name)
     print_log(describe_distributed(), 'current', logging.INFO)
 
     if args.out:
