@@ -20,6 +20,7 @@ import spn_mm  # noqa: E402,F401
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from spn_mm.apis import (check_generator_state, read_checkpoint,  # noqa: E402
@@ -97,6 +98,13 @@ def set_save_images(cfg: Config, out_dir: str) -> int:
     return len(found)
 
 
+def unwrap_model(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` without its (DDP) model wrappers."""
+    while is_model_wrapper(module):
+        module = module.module
+    return module
+
+
 def main(argv=None) -> None:
     """Run; user errors print one line and exit 1 (``--debug``: raise)."""
     exit_on_user_error(run, parse_args(argv))
@@ -125,13 +133,17 @@ def run(args: argparse.Namespace) -> None:
     setup_cpu_distributed(cfg, args.launcher)
     with config_errors(args.config):  # bad model settings: one line
         runner = Runner.from_cfg(cfg)
-    # the runner's load_from is not strict: a checkpoint of another config
-    # (other widths, det vs prob) would only warn and test random weights
-    model = getattr(runner.model, 'module', runner.model)
-    if isinstance(getattr(model, 'generator', None), torch.nn.Module):
-        check_generator_state(model.generator,
-                              split_generator_state(state, ckpt_name)[0],
-                              ckpt_name)
+    # The runner's load_from is not strict: a checkpoint of another config
+    # (other widths, det vs prob) would only warn and test random weights,
+    # and a DDP-wrapped generator's keys (generator.module.* in the file or in
+    # the model) never match. The generator is therefore checked and loaded
+    # strictly here; the runner then loads the same file non-strictly.
+    generator = getattr(unwrap_model(runner.model), 'generator', None)
+    if isinstance(generator, torch.nn.Module):
+        generator = unwrap_model(generator)
+        gen_state = split_generator_state(state, ckpt_name)[0]
+        check_generator_state(generator, gen_state, ckpt_name)
+        generator.load_state_dict(gen_state, strict=True)
     print_log(describe_distributed(), 'current', logging.INFO)
 
     if args.out:

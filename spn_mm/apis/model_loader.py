@@ -252,7 +252,7 @@ def split_generator_state(state: Dict, path: str = '<in-memory>'
 
     Returns:
         tuple[dict, dict[str, list[str]]]: The generator state dict (keys
-        without ``generator.``) and ``ignored_teacher``, ``ignored_disc``
+        without ``generator.`` and wrapper ``module.`` prefixes) and ``ignored_teacher``, ``ignored_disc``
         and ``ignored_other`` keys.
 
     Raises:
@@ -266,7 +266,12 @@ def split_generator_state(state: Dict, path: str = '<in-memory>'
     gen_state = {}
     for key, value in without_teacher.items():
         if key.startswith('generator.'):
-            gen_state[key[len('generator.'):]] = value
+            sub = key[len('generator.'):]
+            # a generator that was DDP-wrapped on its own when saved
+            # (mmengine's MMSeparateDistributedDataParallel): generator.module.*
+            while sub.startswith('module.'):
+                sub = sub[len('module.'):]
+            gen_state[sub] = value
         elif key.startswith('disc.'):
             report['ignored_disc'].append(key)
         else:

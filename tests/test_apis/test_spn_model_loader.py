@@ -141,6 +141,25 @@ def test_load_in_memory_state_dict(det_ckpt):
         load_inference_checkpoint(model, {'state_dict': {}})
 
 
+def test_generator_saved_under_its_own_ddp_wrapper_loads(det_ckpt):
+    """mmengine's MMSeparateDistributedDataParallel wraps the generator on
+    its own, so a checkpoint saved in DDP has ``generator.module.*`` keys."""
+    sd = torch.load(det_ckpt, weights_only=False)['state_dict']
+    wrapped = {
+        ('generator.module.' + k[len('generator.'):]
+         if k.startswith('generator.') else k): v
+        for k, v in sd.items()
+    }
+    assert any(k.startswith('generator.module.') for k in wrapped)
+    model = build_inference_model(TINY_DET)
+    load_inference_checkpoint(model, {'state_dict': wrapped})
+    expected = _gen_state(det_ckpt)
+    got = model.generator.state_dict()
+    assert sorted(got) == sorted(expected)
+    for key, value in expected.items():
+        assert torch.equal(got[key], value), key
+
+
 def test_keep_teacher_loads_teacher_weights_with_clear_error():
     """Only visualising the teacher needs its weights."""
     with pytest.raises(FileNotFoundError, match='model.teacher.checkpoint'):

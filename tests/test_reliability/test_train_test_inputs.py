@@ -63,6 +63,12 @@ def env(tmp_path_factory):
     state = model.state_dict()
     e['ckpt'] = str(root / 'aot.pth')
     torch.save({'state_dict': state, 'meta': {}}, e['ckpt'])
+    # tools/test.py refuses a checkpoint of another model before testing
+    with DefaultScope.overwrite_default_scope('mmagic'):
+        prob = MODELS.build(Config.fromfile(PROB_EVAL).model)
+    e['prob_ckpt'] = str(root / 'prob.pth')
+    torch.save({'state_dict': prob.state_dict(), 'meta': {}},
+               e['prob_ckpt'])
     nan = {k: v.clone() for k, v in state.items()}
     key = next(k for k, v in nan.items() if v.is_floating_point())
     nan[key].view(-1)[0] = float('inf')
@@ -165,7 +171,7 @@ CASES = {
                               'data_prefix.mask=nomasks'),
         ['test_dataloader.dataset.data_prefix', 'nomasks']),
     'test-lpips-weights-missing': (
-        TEST, lambda e: _test(e, e['ckpt'], *_manifest_opts(e['p2']),
+        TEST, lambda e: _test(e, e['prob_ckpt'], *_manifest_opts(e['p2']),
                               'test_evaluator.metrics.0.fid_cfg=None',
                               'test_evaluator.metrics.0.lpips_cfg.'
                               'backbone_path=/nope/alexnet.pth',
