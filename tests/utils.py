@@ -1,4 +1,5 @@
 """Helpers shared by the test-suite: tiny datasets and running the tools."""
+import importlib.util
 import os
 import os.path as osp
 import socket
@@ -11,6 +12,20 @@ import numpy as np
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO_ROOT, 'tools')
+
+
+def load_script(path: str, name: str):
+    """A script (``tools/*.py``, ``benchmarks/*.py``) as a module.
+
+    Args:
+        path (str): The file, absolute or relative to the repo root.
+        name (str): The module name to give it.
+    """
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO_ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_tiny_dataset(root: str, n_train: int = 6, n_val: int = 3,

@@ -4,8 +4,6 @@ and SPNInpaintor's ``test_cfg``.
 References: the fp32 NCHW reference path (``precision='fp32'``,
 ``channels_last=False``) and the PSNR formula written here.
 """
-import importlib.util
-import os.path as osp
 
 import numpy as np
 import pytest
@@ -13,10 +11,11 @@ import torch
 from PIL import Image
 
 from spn_mm.apis import SPNInpainter
-from test_apis.spn_api_fixtures import (REPO_ROOT, TINY_DET, TINY_PROB,
+from test_apis.spn_api_fixtures import (TINY_DET, TINY_PROB,
                                         build_training_model,
                                         make_tiny_checkpoint, photo,
                                         rect_mask)
+from utils import load_script
 
 
 def hole_psnr(a: np.ndarray, b: np.ndarray, holes: np.ndarray) -> float:
@@ -56,7 +55,6 @@ def test_fp16_on_cpu_and_unknown_precision_fail_clearly(ckpts):
 def test_fp32_channels_last_equals_reference(ckpts, variant):
     cfg = TINY_DET if variant == 'det' else TINY_PROB
     img, mask = photo(64, 96), rect_mask(64, 96)
-    holes = mask > 0
     ref = SPNInpainter(cfg, ckpts[variant], channels_last=False)
     fast = SPNInpainter(cfg, ckpts[variant], channels_last=True)
     assert ref.generator.state_dict().keys() == \
@@ -90,10 +88,7 @@ def test_bf16_close_to_fp32_on_holes(ckpts, variant):
 
 
 def test_inpaint_tool_precision(ckpts, tmp_path, capsys):
-    path = osp.join(REPO_ROOT, 'tools', 'inpaint.py')
-    spec = importlib.util.spec_from_file_location('spn_inpaint_prec', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/inpaint.py', 'spn_inpaint_prec')
     img, mask = photo(64, 64), rect_mask(64, 64)
     holes = mask > 0
     Image.fromarray(img).save(tmp_path / 'a.png')

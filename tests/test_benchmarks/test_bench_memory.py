@@ -1,23 +1,13 @@
 """benchmarks/bench_memory.py: one in-process measurement step on the tiny
 config (the real runs use a fresh process per measurement; not part of the
 suite) and the exponent fit."""
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
-from utils import REPO_ROOT
+from utils import load_script
 
 
-def _load():
-    path = osp.join(REPO_ROOT, 'benchmarks', 'bench_memory.py')
-    spec = importlib.util.spec_from_file_location('spn_bench_memory', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _load()
+BENCH = load_script('benchmarks/bench_memory.py', 'spn_bench_memory')
 
 
 def test_exponent_fit():

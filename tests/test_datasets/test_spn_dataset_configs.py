@@ -1,6 +1,5 @@
 """Every dataset `_base_` config builds its datasets on a tiny folder in the
 documented layout (docs/datasets.md) and runs its pipelines on one sample."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -11,6 +10,7 @@ from mmengine.registry import init_default_scope
 
 from spn_mm.registry import DATASETS, METRICS
 from test_datasets.spn_data_fixtures import make_all_layouts
+from utils import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(REPO, 'configs', '_base_', 'datasets')
@@ -19,11 +19,7 @@ MASKS = 'data/irregular_mask/testing_mask_dataset'
 
 
 def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(TOOLS, f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(osp.join(TOOLS, f'{name}.py'), name)
 
 
 @pytest.fixture(scope='module')

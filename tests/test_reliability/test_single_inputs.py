@@ -1,31 +1,23 @@
 """Catalogue rows of single inputs: tools/inpaint.py's ``main(argv)`` (the
 CLI entry point, in-process: each case costs milliseconds instead of a 10 s
 subprocess) and the :class:`SPNInpainter` API (docs/reliability.md)."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from rel_fixtures import REPO_ROOT, TESTS_DIR, box_mask, save, smooth_image
+from rel_fixtures import TESTS_DIR, box_mask, save, smooth_image
 
 from spn_mm.apis import CheckpointError, SPNInpainter
 from test_apis.spn_api_fixtures import (TINY_DET, TINY_PROB,
                                         make_tiny_checkpoint)
+from utils import load_script
 
 S = 32
 
 
-def _load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'inpaint.py')
-    spec = importlib.util.spec_from_file_location('rel_inpaint_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TOOL = _load_tool()
+TOOL = load_script('tools/inpaint.py', 'rel_inpaint_tool')
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,6 @@ work dir) fail before any Runner is built, so they run through the tools'
 file in the middle of a dataset) and the ``skip_bad_files`` switch run as
 real subprocesses.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -16,24 +15,17 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from rel_fixtures import REPO_ROOT, TESTS_DIR, cli
+from rel_fixtures import TESTS_DIR, cli
 
 from spn_mm.registry import MODELS
-from utils import make_places2_layout, make_tiny_dataset
+from utils import load_script, make_places2_layout, make_tiny_dataset
 
 AOT = osp.join(TESTS_DIR, 'configs', 'aot_tiny.py')
 PROB_EVAL = osp.join(TESTS_DIR, 'configs', 'spn_tiny_prob_eval.py')
 
 
-def _load(name):
-    path = osp.join(REPO_ROOT, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'rel_{name}_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TRAIN, TEST = _load('train'), _load('test')
+TRAIN = load_script('tools/train.py', 'rel_train_tool')
+TEST = load_script('tools/test.py', 'rel_test_tool')
 
 
 def _roots(root):

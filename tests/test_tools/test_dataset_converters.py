@@ -1,12 +1,11 @@
 """tools/dataset_converters: manifests, file lists, split tool, checker."""
 import hashlib
-import importlib.util
 import json
 import os.path as osp
 import shutil
 
 import pytest
-from utils import REPO_ROOT, run_tool
+from utils import REPO_ROOT, load_script, run_tool
 
 from test_datasets.spn_data_fixtures import photo, write_masks, write_rgb
 
@@ -14,11 +13,7 @@ TOOLS = osp.join(REPO_ROOT, 'tools', 'dataset_converters')
 
 
 def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'spn_tool_{name}', osp.join(TOOLS, f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(osp.join(TOOLS, f'{name}.py'), f'spn_tool_{name}')
 
 
 @pytest.fixture(scope='module')

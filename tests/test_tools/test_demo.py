@@ -2,25 +2,19 @@
 import json
 import os.path as osp
 
-import importlib.util
 
 import cv2
 import numpy as np
 import pytest
 import skimage.data as skd
-from utils import REPO_ROOT, run_tool
+from utils import REPO_ROOT, load_script, run_tool
 
 DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'spn_demo.py')
 
 
 def load_prepare():
     """tools/prepare_demo_data.py as a module (its photo lists)."""
-    spec = importlib.util.spec_from_file_location(
-        'prepare_demo_data', osp.join(REPO_ROOT, 'tools',
-                                      'prepare_demo_data.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/prepare_demo_data.py', 'prepare_demo_data')
 
 
 @pytest.fixture(scope='module')

@@ -4,7 +4,6 @@ HD strategies, samples and error messages.
 Most cases call the tool's ``main(argv)`` in-process (fast); one runs it as
 a real subprocess.
 """
-import importlib.util
 import os
 import os.path as osp
 
@@ -12,20 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_apis.spn_api_fixtures import (REPO_ROOT, TINY_DET, TINY_PROB,
+from test_apis.spn_api_fixtures import (TINY_DET, TINY_PROB,
                                         make_tiny_checkpoint, photo, rect_mask)
-from utils import run_tool
+from utils import load_script, run_tool
 
 
-def _load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'inpaint.py')
-    spec = importlib.util.spec_from_file_location('spn_inpaint_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TOOL = _load_tool()
+TOOL = load_script('tools/inpaint.py', 'spn_inpaint_tool')
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,6 @@ re-implementation of the official ``G_Net`` forward written against the
 official key names.
 """
 import functools
-import importlib.util
 import os.path as osp
 import re
 from collections import OrderedDict
@@ -20,7 +19,7 @@ from spn_mm.converters import (convert_official_state_dict,
                                official_generator_cfg, official_key_map)
 from spn_mm.registry import MODELS
 from spn_mm.utils import run_cli
-from utils import REPO_ROOT
+from utils import REPO_ROOT, load_script
 
 KEYS_DIR = osp.join(REPO_ROOT, 'tests', 'data', 'official_keys')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -358,9 +357,7 @@ def test_keep_disc_and_non_default_middle_blocks():
 
 
 def test_cli(tmp_path):
-    spec = importlib.util.spec_from_file_location('spn_official_cli', TOOL)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script(TOOL, 'spn_official_cli')
     src = tmp_path / 'spn_prob_official.pt'
     dst = tmp_path / 'spn_prob_mmagic.pth'
     torch.save(_synthetic_checkpoint('prob'), src)

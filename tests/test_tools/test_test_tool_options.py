@@ -1,18 +1,13 @@
 """tools/test.py --save-images: which metrics it configures (issue 14)."""
-import importlib.util
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from utils import TOOLS
+from utils import load_script
 
 
 def load_test_tool():
-    spec = importlib.util.spec_from_file_location('spn_test_tool',
-                                                  osp.join(TOOLS, 'test.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/test.py', 'spn_test_tool')
 
 
 def test_save_images_sets_every_spn_metric(tmp_path):

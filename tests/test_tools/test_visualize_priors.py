@@ -1,5 +1,4 @@
 """tools/visualize_priors.py and the figure builder behind it."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -10,20 +9,12 @@ from PIL import Image
 
 from spn_mm.utils import run_cli
 from spn_mm.visualization.prior_figure import compose_figure, prior_figure_rows
-from test_apis.spn_api_fixtures import (REPO_ROOT, TINY_DET, TINY_PROB,
+from test_apis.spn_api_fixtures import (TINY_DET, TINY_PROB,
                                         make_tiny_checkpoint, photo, rect_mask)
-from utils import run_tool
+from utils import load_script, run_tool
 
 
-def _load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'visualize_priors.py')
-    spec = importlib.util.spec_from_file_location('spn_vis_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TOOL = _load_tool()
+TOOL = load_script('tools/visualize_priors.py', 'spn_vis_tool')
 
 
 @pytest.fixture(scope='module')

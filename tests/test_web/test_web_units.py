@@ -1,9 +1,7 @@
 """In-process checks of the web demo's parts: the Host/Origin guard, upload
 decoding limits, the service on a deterministic model and the CLI's
 arguments (no server, no browser)."""
-import importlib.util
 import io
-import os.path as osp
 
 import numpy as np
 import pytest
@@ -14,8 +12,9 @@ from spn_mm.utils import run_cli
 from spn_mm.web import (InpaintService, RequestGuard, WebInputError,
                         WebLimits, bind_warning, is_loopback)
 from spn_mm.web.service import decode_image
-from test_apis.spn_api_fixtures import (REPO_ROOT, TINY_DET,
+from test_apis.spn_api_fixtures import (TINY_DET,
                                         make_tiny_checkpoint, photo, rect_mask)
+from utils import load_script
 
 
 def _png(arr: np.ndarray) -> bytes:
@@ -110,11 +109,7 @@ def test_service_deterministic_model(tmp_path):
 
 
 def _load_cli():
-    path = osp.join(REPO_ROOT, 'tools', 'web_demo.py')
-    spec = importlib.util.spec_from_file_location('spn_web_demo_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/web_demo.py', 'spn_web_demo_tool')
 
 
 def test_cli_arguments(capsys):
