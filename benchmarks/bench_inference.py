@@ -2,12 +2,16 @@
 
     python benchmarks/bench_inference.py [--variants det prob] \
         [--sizes 256 512 1024] [--batches 1 4] [--precisions fp32 bf16] \
-        [--channels-last both] [--compile] [--device cpu] [--out res.json]
+        [--channels-last both] [--compile] [--nnpack] [--device cpu] \
+        [--out res.json]
 
 For every (variant, size, batch) the configurations are timed round-robin
 in one process (median/min/max after warm-up): the **reference path**
 (fp32, NCHW, no fusion, no compile: the official structure) and each fast
-path (``SPNGenerator.fuse()`` x precision x channels_last x torch.compile). Reported per row: seconds,
+path (``SPNGenerator.fuse()`` x precision x channels_last x torch.compile;
+``--nnpack``: the fused fp32 generator with NNPACK's Winograd/FFT 3x3
+convolutions on maps >= 64 px, ``bench_utils.nnpack_conv2d``, a probe that
+is not exact). Reported per row: seconds,
 images/s, effective GFLOP/s (FLOPs counted by
 ``spn_mm.analysis.complexity.count_flops``) and its fraction of the measured
 conv peak of the same precision, peak memory (RSS on CPU sampled during
@@ -19,6 +23,7 @@ the reference path, and the difference of the output from the reference
 every step runs, not a measurement).
 """
 import argparse
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -33,7 +38,7 @@ sys.path.insert(0, REPO)
 import spn_mm  # noqa: E402,F401
 from bench_utils import (GENERATOR_CONFIGS, TINY_CONFIGS,  # noqa: E402
                          conv_peak, conv_peak_key, interleaved,
-                         machine_header, write_report)
+                         machine_header, nnpack_conv2d, write_report)
 from spn_mm.apis import init_spn_model  # noqa: E402
 from spn_mm.models.editors.spn.precision import (  # noqa: E402
     as_memory_format, check_precision, precision_context, to_memory_format)
@@ -58,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default='both')
     p.add_argument('--compile', action='store_true',
                    help='also time torch.compile variants (where it works)')
+    p.add_argument('--nnpack', action='store_true',
+                   help='also time fp32 with NNPACK 3x3 convolutions (CPU)')
     p.add_argument('--device', default='cpu')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--warmup', type=int, default=1)
@@ -104,9 +111,11 @@ def bench_group(gen_ref, variant: str, size: int, batch: int, args,
         fn_gen = gen.forward_test
         if name.endswith('+compile'):
             fn_gen = torch.compile(gen.forward_test)
+        convs = nnpack_conv2d if name.endswith('+nnpack') else \
+            contextlib.nullcontext
 
         def run():
-            with torch.no_grad(), precision_context(prec, device):
+            with torch.no_grad(), precision_context(prec, device), convs():
                 outs[name] = fn_gen(
                     as_memory_format(masked, cl), mask, seed=0).float()
 
@@ -121,6 +130,8 @@ def bench_group(gen_ref, variant: str, size: int, batch: int, args,
                  gen_fused, prec, cl)
         if prec == 'fp32' and True in cl_opts:
             make('fp32/cl+fused', gen_cl, 'fp32', True)
+    if args.nnpack and device.type == 'cpu':
+        make('fp32/nchw+fused+nnpack', gen_fused, 'fp32', False)
     if args.compile:
         for prec in args.precisions:
             cl = prec != 'fp32' or device.type == 'cuda'

@@ -9,15 +9,17 @@
   ``torch.cuda.max_memory_allocated`` (CUDA) over a block;
 * :func:`write_report`: markdown table on stdout + JSON (``--out``).
 """
+import contextlib
 import json
 import os
 import platform
 import statistics
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from spn_mm.utils.collect_env import collect_env
 
@@ -175,6 +177,44 @@ class PeakMemory:
             self._thread.join()
             self._peak = max(self._peak, self.rss_bytes())
             self.peak_mb = self._peak / 2**20
+
+
+@contextlib.contextmanager
+def nnpack_conv2d(min_size: int = 64) -> Iterator[None]:
+    """A benchmark probe, not a product path: inside the context every
+    inference ``F.conv2d`` that NNPACK can run (CPU fp32 NCHW, 3x3, stride 1,
+    dilation 1, groups 1, numeric padding, >= 16 input channels, maps of at
+    least ``min_size`` pixels per side, no autograd) goes to
+    ``torch._nnpack_spatial_convolution`` (Winograd/FFT: fewer
+    multiplications, not bit-exact). Restores ``F.conv2d`` on exit.
+
+    Raises:
+        RuntimeError: if this torch build has no usable NNPACK.
+    """
+    # _nnpack_available() also initialises NNPACK; without it the first
+    # convolution fails with "SpatialConvolution_updateOutput failed"
+    if not torch._nnpack_available():
+        raise RuntimeError('this torch build has no usable NNPACK')
+    orig = F.conv2d
+
+    def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+        pad = padding if isinstance(padding, (tuple, list)) else (padding, ) * 2
+        if (not torch.is_grad_enabled() and x.device.type == 'cpu'
+                and x.dtype == torch.float32 and x.dim() == 4
+                and x.is_contiguous() and groups == 1
+                and not isinstance(padding, str)
+                and tuple(w.shape[-2:]) == (3, 3) and x.shape[1] >= 16
+                and min(x.shape[-2:]) >= min_size
+                and stride in (1, (1, 1), [1, 1])
+                and dilation in (1, (1, 1), [1, 1])):
+            return torch._nnpack_spatial_convolution(x, w, b, list(pad))
+        return orig(x, w, b, stride, padding, dilation, groups)
+
+    F.conv2d = conv2d
+    try:
+        yield
+    finally:
+        F.conv2d = orig
 
 
 def interleaved(runs: Dict[str, Callable[[], None]], device: torch.device,
