@@ -14,6 +14,28 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO_ROOT, 'tools')
 
 
+#: tiny SPNGenerator parts (random init, seconds on CPU) for model tests
+TINY_LEARNER = dict(
+    type='SemanticPriorLearner',
+    base_channels=8,
+    growth_channels=4,
+    num_rdbs=2,
+    num_rdb_layers=2,
+    num_recon_blocks=2,
+    head_channels=[5, 5, 10])
+TINY_GEN = dict(
+    type='SPADEGenerator',
+    base_channels=8,
+    num_middle_blocks=2,
+    spade_hidden_channels=8)
+TINY_VAR = dict(
+    type='VariationalPrior',
+    in_channels=32,
+    mid_channels=16,
+    latent_channels=4,
+    out_channels=8)
+
+
 def load_script(path: str, name: str):
     """A script (``tools/*.py``, ``benchmarks/*.py``) as a module.
 

@@ -12,13 +12,12 @@ evaluator write the images it scored to DIR (see
 """
 import argparse
 import logging
-import os
 import os.path as osp
 
 
 import spn_mm  # noqa: E402,F401
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -30,6 +29,7 @@ from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
                              preflight_work_dir)
 from spn_mm.engine.hooks import SaveMetricsHook  # noqa: E402
 from spn_mm.utils import config_errors, exit_on_user_error  # noqa: E402
+from spn_mm.utils.runner_args import parse_runner_args  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
 
@@ -51,27 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--work-dir',
         help='the directory to save the file containing evaluation metrics')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of user errors (bad paths, data, '
-        'checkpoints), which otherwise print one line and exit 1')
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def set_save_images(cfg: Config, out_dir: str) -> int:

@@ -8,13 +8,12 @@ status 1 (``--debug`` for the traceback; docs/reliability.md).
 """
 import argparse
 import logging
-import os
 import os.path as osp
 
 
 import spn_mm  # noqa: E402,F401  (patches + registration before parsing)
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -23,6 +22,7 @@ from spn_mm.datasets import (preflight_dataloader,  # noqa: E402
                              preflight_work_dir)
 from spn_mm.engine.hooks import NonFiniteLossError  # noqa: E402
 from spn_mm.utils import config_errors, exit_on_user_error  # noqa: E402
+from spn_mm.utils.runner_args import parse_runner_args  # noqa: E402
 from spn_mm.engine.optim import amp_optim_cfg  # noqa: E402
 from spn_mm.utils.dist_utils import (describe_distributed,  # noqa: E402
                                      setup_cpu_distributed)
@@ -46,27 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--auto-scale-lr',
         action='store_true',
         help='enable automatically scaling LR.')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the traceback of user errors (bad paths, data, '
-        'checkpoints), which otherwise print one line and exit 1')
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def enable_amp(cfg: Config) -> None:

@@ -17,28 +17,12 @@ from spn_mm.models.editors.spn.row_tiling import (conv_rows,
                                                   tensor_rows, up2_rows)
 from spn_mm.models.editors.spn.spn_blocks import SPNRegionNorm
 from spn_mm.registry import MODELS
+from utils import TINY_GEN, TINY_LEARNER, TINY_VAR
 
 TOL = 1e-5
 
-LEARNER = dict(
-    type='SemanticPriorLearner',
-    base_channels=8,
-    growth_channels=4,
-    num_rdbs=3,
-    num_rdb_layers=2,
-    num_recon_blocks=2,
-    head_channels=[5, 5, 10])
-GEN = dict(
-    type='SPADEGenerator',
-    base_channels=8,
-    num_middle_blocks=2,
-    spade_hidden_channels=8)
-VAR = dict(
-    type='VariationalPrior',
-    in_channels=32,
-    mid_channels=16,
-    latent_channels=4,
-    out_channels=8)
+# three RDBs (the shared tiny learner has two)
+LEARNER = dict(TINY_LEARNER, num_rdbs=3)
 
 
 def _build(prob: bool = False, learner_kw=None, gen_kw=None) -> SPNGenerator:
@@ -47,8 +31,8 @@ def _build(prob: bool = False, learner_kw=None, gen_kw=None) -> SPNGenerator:
         dict(
             type='SPNGenerator',
             prior_learner=dict(LEARNER, **(learner_kw or {})),
-            image_generator=dict(GEN, **(gen_kw or {})),
-            variational=copy.deepcopy(VAR) if prob else None))
+            image_generator=dict(TINY_GEN, **(gen_kw or {})),
+            variational=copy.deepcopy(TINY_VAR) if prob else None))
     # non-zero RegionNorm affines, so that both regions' terms matter
     with torch.no_grad():
         for name, p in gen.named_parameters():

@@ -8,26 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from spn_mm.converters import official_generator_cfg
 from spn_mm.models.editors.spn import SPNGenerator
 from spn_mm.registry import MODELS
-
-TINY_LEARNER = dict(
-    type='SemanticPriorLearner',
-    base_channels=8,
-    growth_channels=4,
-    num_rdbs=2,
-    num_rdb_layers=2,
-    num_recon_blocks=2,
-    head_channels=[5, 5, 10])
-TINY_GEN = dict(
-    type='SPADEGenerator',
-    base_channels=8,
-    num_middle_blocks=2,
-    spade_hidden_channels=8)
-TINY_VAR = dict(
-    type='VariationalPrior',
-    in_channels=32,
-    mid_channels=16,
-    latent_channels=4,
-    out_channels=8)
+from utils import TINY_GEN, TINY_LEARNER, TINY_VAR
 
 
 def _tiny(prob: bool, **learner_kw) -> SPNGenerator:
