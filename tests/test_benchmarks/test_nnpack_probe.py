@@ -10,7 +10,8 @@ from utils import load_script
 BENCH_UTILS = load_script('benchmarks/bench_utils.py', 'spn_bench_utils')
 
 pytestmark = pytest.mark.skipif(
-    not torch._nnpack_available(), reason='this torch build has no NNPACK')
+    not torch._nnpack_available(),
+    reason='NNPACK does not initialise on this CPU (it needs AVX2 or NEON)')
 
 
 def _calls(monkeypatch):
