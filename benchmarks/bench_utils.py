@@ -7,6 +7,8 @@
   load change on a shared machine hits all of them alike;
 * :class:`PeakMemory`: peak RSS (CPU, sampled from ``/proc/self/statm``) or
   ``torch.cuda.max_memory_allocated`` (CUDA) over a block;
+* :func:`nnpack_conv2d`: route inference 3x3 convolutions to NNPACK (the
+  ``bench_inference.py --nnpack`` probe);
 * :func:`write_report`: markdown table on stdout + JSON (``--out``).
 """
 import contextlib
