@@ -15,7 +15,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def test_shared_options(monkeypatch):
-    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    # setenv first, so that the teardown also removes what the code sets
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    monkeypatch.delenv('LOCAL_RANK')
     args = parse_runner_args(_parser(), [
         'a.py', '--cfg-options', 'model.x=1', 'train_cfg.max_iters=5',
         '--launcher', 'pytorch', '--local-rank', '3', '--debug'])
@@ -34,6 +36,7 @@ def test_defaults_and_launcher_env_wins(monkeypatch):
     assert os.environ['LOCAL_RANK'] == '1'
 
 
-def test_unknown_launcher_is_an_argparse_error():
+def test_unknown_launcher_is_an_argparse_error(monkeypatch):
+    monkeypatch.setenv('LOCAL_RANK', '0')
     with pytest.raises(SystemExit):
         parse_runner_args(_parser(), ['a.py', '--launcher', 'ssh'])
