@@ -252,8 +252,8 @@ def split_generator_state(state: Dict, path: str = '<in-memory>'
 
     Returns:
         tuple[dict, dict[str, list[str]]]: The generator state dict (keys
-        without ``generator.`` and wrapper ``module.`` prefixes) and ``ignored_teacher``, ``ignored_disc``
-        and ``ignored_other`` keys.
+        without ``generator.`` and wrapper ``module.`` prefixes) and the
+        ``ignored_teacher``, ``ignored_disc`` and ``ignored_other`` keys.
 
     Raises:
         CheckpointError: No generator weights in ``state``.

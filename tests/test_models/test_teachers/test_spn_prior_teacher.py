@@ -3,20 +3,11 @@ import torch
 import torch.nn as nn
 
 from spn_mm.registry import MODELS
+from utils import TINY_LEARNER
 
-pytestmark = pytest.mark.skipif(
-    'SemanticPriorLearner' not in MODELS.module_dict,
-    reason='SemanticPriorLearner (spn_mm/models/editors/spn/prior_learner.py)'
-    ' is not registered')
-
-TINY = dict(
-    type='SemanticPriorLearner',
-    base_channels=8,
-    growth_channels=4,
-    num_rdbs=1,
-    num_rdb_layers=2,
-    num_recon_blocks=1,
-    head_channels=[5, 6, 7])
+# one RDB and one reconstruction block, distinct head widths
+TINY = dict(TINY_LEARNER, num_rdbs=1, num_recon_blocks=1,
+            head_channels=[5, 6, 7])
 
 
 def _teacher(**kwargs):
