@@ -142,10 +142,6 @@ def test_num_scales_and_tap_index_on_hrnet():
 
 @pytest.mark.parametrize('name', ALL_CFGS)
 def test_building_never_reads_weights(name, monkeypatch, tmp_path):
-    if name == 'spn_prior_places2' and 'SemanticPriorLearner' not in \
-            MODELS.module_dict:
-        pytest.skip('SemanticPriorLearner is not registered yet')
-
     def _no_load(*args, **kwargs):
         raise AssertionError('a teacher read a checkpoint while building')
 
